@@ -1,0 +1,214 @@
+"""Read and check the biology tables in ``models/``: parameters, genes, cargo, drugs, interventions, scenarios.
+
+Every table is a tab-separated file with ``#`` comment lines and a header row. Reading checks the header, that every
+required cell is filled, and that numbers parse; a problem raises :class:`sim.errors.TableError` naming the file and
+line. Scenario presets live in ``models/scenarios.toml``.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from sim.errors import TableError, UnknownNameError
+
+MODELS_DIR = Path(os.environ.get("CAFEV_MODELS", Path(__file__).resolve().parent.parent / "models"))
+
+TABLE_COLUMNS = {
+    "parameters": ("name", "value", "unit", "source", "meaning"),
+    "genes": ("gene", "cell", "kind", "mrna_copies", "protein_half_life", "endogenous", "tx_input", "meaning",
+              "source"),
+    "cargo": ("cargo", "kind", "target", "effect", "resistance", "cancer", "drug", "reference", "note"),
+    "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
+              "abcb1", "working_max_uM", "reference", "note"),
+    "interventions": ("id", "name", "target", "mechanism", "ic50", "unit", "hill", "emax", "working_dose",
+                      "reference", "note"),
+}
+REQUIRED = {
+    "parameters": ("name", "value", "unit", "source", "meaning"),
+    "genes": ("gene", "cell", "kind", "meaning", "source"),
+    "cargo": ("cargo", "kind", "target", "effect", "resistance", "reference"),
+    "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
+              "abcb1", "working_max_uM", "reference"),
+    "interventions": ("id", "name", "target", "mechanism", "unit", "hill", "emax", "working_dose", "reference"),
+}
+CHOICES = {
+    ("genes", "kind"): {"rna", "activity", "mirna"},
+    ("genes", "cell"): {"cancer", "CAF"},
+    ("cargo", "kind"): {"miRNA", "lncRNA", "circRNA", "protein", "mRNA"},
+    ("cargo", "effect"): {"repress", "sponge", "activate", "carry"},
+    ("cargo", "resistance"): {"+", "-"},
+    ("interventions", "mechanism"): {"inhibit", "fraction"},
+}
+NUMERIC = {
+    "parameters": ("value",),
+    "genes": ("mrna_copies", "protein_half_life", "endogenous"),
+    "drugs": ("potency_uM", "ic50_ref_uM", "w_damage", "w_ros", "w_cytostatic", "ent2", "abcb1", "working_max_uM"),
+    "interventions": ("ic50", "hill", "emax", "working_dose"),
+}
+
+
+def model_id(name: str) -> str:
+    """Turn a biological name into a model identifier: ``miR-146a-5p`` -> ``miR_146a_5p``."""
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", name.strip())
+    return ident if not ident[:1].isdigit() else "_" + ident
+
+
+def read_table(path: Path, kind: str) -> list[dict]:
+    """Read one TSV table, check it, and return its rows as dicts with ``_line`` (1-based line in the file)."""
+    if not path.exists():
+        raise TableError(f"Model table '{path}' is missing; expected a tab-separated file with columns "
+                         f"{', '.join(TABLE_COLUMNS[kind])}.")
+    with path.open(encoding="utf-8", newline="") as fh:
+        lines = fh.read().splitlines()
+    body = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        raise TableError(f"{path}: no header row found.")
+    header_line, header = body[0]
+    columns = [c.strip() for c in header.split("\t")]
+    if tuple(columns) != TABLE_COLUMNS[kind]:
+        raise TableError(f"{path}:{header_line}: expected the columns {', '.join(TABLE_COLUMNS[kind])} "
+                         f"(tab-separated). Got: {', '.join(columns)}.")
+    rows = []
+    for lineno, text in body[1:]:
+        cells = next(csv.reader([text], delimiter="\t"))
+        if len(cells) != len(columns):
+            raise TableError(f"{path}:{lineno}: expected {len(columns)} tab-separated cells, found {len(cells)}.")
+        row = {c: v.strip() for c, v in zip(columns, cells)}
+        for col in REQUIRED[kind]:
+            if not row[col]:
+                raise TableError(f"{path}:{lineno}: the '{col}' cell is empty; every {kind} row needs a {col}.")
+        for col in NUMERIC.get(kind, ()):
+            if row[col]:
+                try:
+                    value = float(row[col])
+                except ValueError:
+                    raise TableError(f"{path}:{lineno}: '{col}' must be a number. Got '{row[col]}'.") from None
+                if not math.isfinite(value):
+                    raise TableError(f"{path}:{lineno}: '{col}' must be finite. Got '{row[col]}'.")
+                row[col] = value
+            else:
+                row[col] = None
+        for (table, col), allowed in CHOICES.items():
+            if table == kind and row[col] not in allowed:
+                raise TableError(f"{path}:{lineno}: '{col}' must be one of {', '.join(sorted(allowed))}. "
+                                 f"Got '{row[col]}'.")
+        row["_line"] = lineno
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All biology tables of ``models/``, checked, indexed by name.
+
+    Attributes
+    ----------
+    parameters : dict
+        name -> row (value, unit, source, meaning); names with ``{gene}``, ``{mirna}``, ``{cargo}`` are templates.
+    genes, drugs, interventions : dict
+        key -> row.
+    cargo : list of dict
+        One row per cargo -> target pair.
+    scenarios : dict
+        Preset name -> preset dict from ``scenarios.toml``.
+    root : Path
+        The models folder the catalogue was read from.
+    """
+
+    parameters: dict
+    genes: dict
+    cargo: list
+    drugs: dict
+    interventions: dict
+    scenarios: dict
+    root: Path = field(default=MODELS_DIR)
+
+    def parameter_row(self, name: str) -> dict | None:
+        """Return the documentation row for a concrete model parameter (template rows resolved), or None."""
+        if name in self.parameters:
+            return self.parameters[name]
+        for template, row in self.parameters.items():
+            if "{" not in template:
+                continue
+            pattern = "^" + re.sub(r"\\\{(gene|mirna|cargo)\\\}", r"(?P<\1>[A-Za-z0-9_]+)", re.escape(template)) + "$"
+            if re.match(pattern, name):
+                return row
+        return None
+
+    def drug(self, name: str) -> dict:
+        """Return the drug row for a code such as ``GEM`` (case-insensitive)."""
+        for code, row in self.drugs.items():
+            if code.lower() == name.lower() or row["name"].lower() == name.lower():
+                return row
+        raise UnknownNameError("drug", name, self.drugs)
+
+    def intervention(self, name: str) -> dict:
+        """Return the intervention row for an id or name such as ``GW4869`` or ``ferrostatin-1``."""
+        for ident, row in self.interventions.items():
+            if name.lower() in (ident.lower(), row["name"].lower()):
+                return row
+        raise UnknownNameError("intervention", name, self.interventions)
+
+    def scenario(self, name: str) -> dict:
+        """Return a scenario preset by name."""
+        if name not in self.scenarios:
+            raise UnknownNameError("scenario", name, self.scenarios)
+        return self.scenarios[name]
+
+    def cargo_rows(self, key: str) -> list[dict]:
+        """Return the cargo rows for a ``'cargo>target'`` key (several rows when several papers report it)."""
+        if ">" not in key:
+            raise UnknownNameError("cargo pair", key, {f"{r['cargo']}>{r['target']}" for r in self.cargo})
+        cargo, target = (p.strip() for p in key.split(">", 1))
+        rows = [r for r in self.cargo if r["cargo"] == cargo and r["target"] == target]
+        if not rows:
+            raise UnknownNameError("cargo pair", key, {f"{r['cargo']}>{r['target']}" for r in self.cargo})
+        return rows
+
+
+def _read_scenarios(path: Path) -> dict:
+    if not path.exists():
+        raise TableError(f"Scenario presets file '{path}' is missing.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TableError(f"{path}: not valid TOML: {exc}") from None
+    for name, preset in data.items():
+        for key in ("title", "cancer", "drug", "ev_cargo", "references"):
+            if key not in preset:
+                raise TableError(f"{path}: scenario '{name}' lacks the key '{key}'.")
+        for i, override in enumerate(preset.get("overrides", [])):
+            for key in ("parameter", "value", "unit", "source"):
+                if key not in override:
+                    raise TableError(f"{path}: scenario '{name}' overrides[{i}] lacks '{key}'.")
+    return data
+
+
+@lru_cache(maxsize=4)
+def load_catalogue(root: str | Path | None = None) -> Catalogue:
+    """Read and check every table under ``root`` (default: the project's ``models/``).
+
+    Raises
+    ------
+    TableError
+        If a table is missing, malformed, or has an empty required cell (naming file and line).
+    """
+    root = Path(root) if root else MODELS_DIR
+    tables = root / "tables"
+    params = {r["name"]: r for r in read_table(tables / "parameters.tsv", "parameters")}
+    genes = {r["gene"]: r for r in read_table(tables / "genes.tsv", "genes")}
+    cargo = read_table(tables / "cargo.tsv", "cargo")
+    drugs = {r["drug"]: r for r in read_table(tables / "drugs.tsv", "drugs")}
+    interventions = {r["id"]: r for r in read_table(tables / "interventions.tsv", "interventions")}
+    for ident, row in interventions.items():
+        if row["mechanism"] == "inhibit" and row["ic50"] is None:
+            raise TableError(f"{tables / 'interventions.tsv'}:{row['_line']}: intervention '{ident}' uses "
+                             f"mechanism 'inhibit' and so needs an ic50.")
+    scenarios = _read_scenarios(root / "scenarios.toml")
+    return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root)

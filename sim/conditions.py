@@ -1,0 +1,174 @@
+"""Experimental conditions as named objects: drug and dose, EV exposure, interventions, gene perturbations.
+
+A condition never copies the model: it is turned into parameter values that the engine sets on one compiled
+instance (:meth:`Condition.values`). Names are checked against the model and the tables before any run, and
+negative doses or times are rejected.
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sim.catalogue import Catalogue, load_catalogue, model_id
+from sim.errors import InvalidValueError, UnknownNameError
+
+EV_MODES = ("none", "coculture", "addition")
+
+
+class InterventionDose(BaseModel):
+    """A dose of one intervention; ``mirna`` names the miRNA an antagomir or sponge is designed against."""
+
+    model_config = ConfigDict(extra="forbid")
+    dose: float
+    mirna: str | None = None
+
+
+class Condition(BaseModel):
+    """One experimental condition.
+
+    Parameters
+    ----------
+    name : str
+        Label used in tables and plots (e.g. ``"CAF-EV + GW4869 10 uM"``).
+    drug : str, optional
+        Drug code of models/tables/drugs.tsv (default: the scenario's drug).
+    dose : float
+        Drug concentration in uM (0 = drug-free).
+    ev_mode : {"none", "coculture", "addition"}
+        No EVs; CAFs co-cultured with the cancer cells (GW4869 acts on the producers); or a purified EV dose added at
+        t = 0 (GW4869 cannot remove EVs already added).
+    ev_source : {"CAF", "NF"}
+        CAF-EVs or normal-fibroblast EVs (cargo scaled by ``nf_ev_cargo_scale``).
+    caf_ratio : float
+        CAFs per seeded cancer cell in co-culture.
+    ev_dose_ug : float
+        EV protein per mL in addition mode (ug/mL; converted with ``ev_particles_per_ug``).
+    interventions : dict
+        Intervention id or name -> dose in its table unit, or ``{"dose": d, "mirna": "miR-21"}`` for an antagomir
+        or sponge.
+    knockouts : list of str
+        Gene or miRNA nodes set to 0 expression.
+    knockdowns : dict
+        Node -> remaining expression fraction in [0, 1].
+    overexpression : dict
+        Node -> expression fold >= 1.
+    hypoxia, chemo_loading : bool
+        CAFs under hypoxia; chemotherapy-induced cargo loading switched on.
+    parameters : dict
+        Any other model parameter -> value.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    drug: str | None = None
+    dose: float = 0.0
+    ev_mode: Literal["none", "coculture", "addition"] = "none"
+    ev_source: Literal["CAF", "NF"] = "CAF"
+    caf_ratio: float = 1.0
+    ev_dose_ug: float = 50.0
+    interventions: dict[str, float | InterventionDose] = Field(default_factory=dict)
+    knockouts: list[str] = Field(default_factory=list)
+    knockdowns: dict[str, float] = Field(default_factory=dict)
+    overexpression: dict[str, float] = Field(default_factory=dict)
+    hypoxia: bool = False
+    chemo_loading: bool = False
+    parameters: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("dose", "caf_ratio", "ev_dose_ug")
+    @classmethod
+    def _non_negative(cls, v: float, info) -> float:
+        if not math.isfinite(v) or v < 0:
+            unit = {"dose": "uM", "caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "ug/mL"}[info.field_name]
+            raise ValueError(f"The '{info.field_name}' must be a finite number >= 0 {unit}. Got {v}.")
+        return v
+
+    @model_validator(mode="after")
+    def _check_doses(self):
+        for key, d in self.interventions.items():
+            dose = d.dose if isinstance(d, InterventionDose) else d
+            if not math.isfinite(dose) or dose < 0:
+                raise ValueError(f"The 'dose' of intervention '{key}' must be >= 0. Got {dose}.")
+        for key, f in self.knockdowns.items():
+            if not 0 <= f <= 1:
+                raise ValueError(f"The knockdown of '{key}' is the remaining expression fraction and must be in "
+                                 f"[0, 1]. Got {f}.")
+        for key, f in self.overexpression.items():
+            if not math.isfinite(f) or f < 1:
+                raise ValueError(f"The overexpression of '{key}' is a fold >= 1. Got {f}.")
+        return self
+
+    def values(self, model, catalogue: Catalogue | None = None) -> dict[str, float]:
+        """Return the parameter values this condition sets on ``model`` (a :class:`sim.build.BuiltModel`).
+
+        Raises
+        ------
+        UnknownNameError
+            A drug, intervention, gene, miRNA or parameter the model does not have.
+        InvalidValueError
+            An intervention that needs a miRNA without one, or a fraction dose above 1.
+        """
+        cat = catalogue or load_catalogue()
+        where = f"condition '{self.name}'"
+        out: dict[str, float] = {}
+        drug_code = self.drug or model.drug
+        if self.dose > 0 or self.drug:
+            if drug_code is None:
+                raise InvalidValueError(f"{where}: a dose was given but no drug; name one of "
+                                        f"{', '.join(cat.drugs)}.")
+            try:
+                d = cat.drug(drug_code)
+            except UnknownNameError as exc:
+                raise UnknownNameError("drug", drug_code, exc.valid, where) from None
+            out.update(drug_ext=self.dose, drug_potency=d["potency_uM"], drug_w_damage=d["w_damage"],
+                       drug_w_ros=d["w_ros"], drug_w_cytostatic=d["w_cytostatic"], drug_ent2=d["ent2"],
+                       drug_abcb1=d["abcb1"])
+        seeding = self.parameters.get("seeding_density", model.defaults["seeding_density"])
+        if self.ev_mode == "coculture":
+            out.update(caf_density=self.caf_ratio * seeding, ev_added_ug=0.0)
+        elif self.ev_mode == "addition":
+            out.update(caf_density=0.0, ev_added_ug=self.ev_dose_ug)
+        else:
+            out.update(caf_density=0.0, ev_added_ug=0.0)
+        out["ev_cargo_scale"] = 1.0 if self.ev_source == "CAF" else cat.parameters["nf_ev_cargo_scale"]["value"]
+        out["hypoxia"] = float(self.hypoxia)
+        out["chemo_loading_on"] = float(self.chemo_loading)
+
+        mirna_ids = model.mirnas
+        for key, spec in self.interventions.items():
+            try:
+                row = cat.intervention(key)
+            except UnknownNameError as exc:
+                raise UnknownNameError("intervention", key, exc.valid, where) from None
+            dose, mirna = (spec.dose, spec.mirna) if isinstance(spec, InterventionDose) else (spec, None)
+            if row["mechanism"] == "fraction" and dose > 1:
+                raise InvalidValueError(f"{where}: the 'dose' of intervention '{row['id']}' is the fraction knocked "
+                                        f"down and must be in [0, 1]. Got {dose}.")
+            if row["target"].startswith("mirna_"):
+                if not mirna:
+                    raise InvalidValueError(f"{where}: intervention '{row['id']}' acts on one miRNA; give it as "
+                                            f"{{dose = {dose}, mirna = \"...\"}} with one of: "
+                                            f"{', '.join(mirna_ids) or '(this model has no miRNA)'}.")
+                if mirna not in mirna_ids:
+                    raise UnknownNameError("miRNA", mirna, mirna_ids, f"{where} intervention '{row['id']}'")
+                out[f"dose_{row['id']}_{mirna_ids[mirna]}"] = dose
+            else:
+                if mirna:
+                    raise InvalidValueError(f"{where}: intervention '{row['id']}' does not take a miRNA.")
+                out[f"dose_{row['id']}"] = dose
+
+        nodes = {g: f"expr_{g}" for g in cat.genes if f"expr_{g}" in model.defaults}
+        nodes.update({m: f"expr_{i}" for m, i in mirna_ids.items()})
+        for gene, factor in ([(g, 0.0) for g in self.knockouts] + list(self.knockdowns.items())
+                             + list(self.overexpression.items())):
+            if gene not in nodes:
+                raise UnknownNameError("gene node", gene, nodes, where)
+            out[nodes[gene]] = factor
+        for p, v in self.parameters.items():
+            if p not in model.defaults:
+                raise UnknownNameError("parameter", p, model.defaults, f"{where} parameters")
+            if not math.isfinite(v):
+                raise InvalidValueError(f"{where}: parameter '{p}' must be finite. Got {v}.")
+            out[p] = float(v)
+        return out

@@ -1,0 +1,1 @@
+"""Engines: one wrapper per formalism (ODE: libRoadRunner)."""
