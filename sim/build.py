@@ -226,8 +226,11 @@ def assemble_antimony(cat: Catalogue, interactions: list[Interaction], modules=P
     return "\n".join(parts), generated, mirnas
 
 
-def _intervention_block(cat: Catalogue, body: str, mirnas: dict) -> tuple[str, dict]:
-    """Generate dose parameters, effects and activity slots (act_*) from interventions.tsv."""
+def _intervention_block(cat: Catalogue, body: str, mirnas: dict, strict: bool = True) -> tuple[str, dict]:
+    """Generate dose parameters, effects and activity slots (act_*) from interventions.tsv.
+
+    With ``strict`` (the full module set) every intervention's slot must exist; a sub-model skips the missing ones.
+    """
     slots = sorted(set(re.findall(r"\bact_[A-Za-z0-9_]+\b", body)))
     lines, generated, per_slot = ["// interventions (generated from models/tables/interventions.tsv)"], {}, {}
     path = cat.root / "tables" / "interventions.tsv"
@@ -254,6 +257,8 @@ def _intervention_block(cat: Catalogue, body: str, mirnas: dict) -> tuple[str, d
                 per_mirna.setdefault(f"e_{kind}_{m}", []).append(effect(ident, row, "_" + m))
             continue
         if target not in slots:
+            if not strict:
+                continue
             raise UnknownNameError("activity slot", target, slots, f"{path}:{row['_line']} (intervention '{ident}')")
         per_slot.setdefault(target, []).append(effect(ident, row))
     for m in mirnas.values():
@@ -307,7 +312,7 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
                     + _interactions(cat, list(preset.get("cellular", [])) + list(cellular or []), False,
                                     f"scenario '{scenario}' cellular" if scenario else "cellular"))
     body, generated, mirnas = assemble_antimony(cat, interactions, modules, genes)
-    block, gen_int = _intervention_block(cat, body, mirnas) if "act_" in body or mirnas else ("", {})
+    block, gen_int = _intervention_block(cat, body, mirnas, strict=set(modules) >= set(PROCESS_MODULES))
     generated.update(gen_int)
     full = body + "\n" + block
 

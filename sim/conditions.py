@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.catalogue import Catalogue, load_catalogue, model_id
 from sim.errors import InvalidValueError, UnknownNameError
@@ -76,12 +76,24 @@ class Condition(BaseModel):
     chemo_loading: bool = False
     parameters: dict[str, float] = Field(default_factory=dict)
 
+    def __init__(self, **data):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            label = data.get("name", "?")
+            details = [(tuple(e["loc"]), e["type"], e["msg"].removeprefix("Value error, "), e.get("input"))
+                       for e in exc.errors()]
+            text = "; ".join(f"{'.'.join(str(p) for p in loc) or 'condition'}: {msg}" for loc, _, msg, _ in details)
+            error = InvalidValueError(f"Condition '{label}' is not valid: {text}")
+            error.details = details  # read by sim.spec to report key paths inside a spec file
+            raise error from None
+
     @field_validator("dose", "caf_ratio", "ev_dose_ug")
     @classmethod
     def _non_negative(cls, v: float, info) -> float:
         if not math.isfinite(v) or v < 0:
             unit = {"dose": "uM", "caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "ug/mL"}[info.field_name]
-            raise ValueError(f"The '{info.field_name}' must be a finite number >= 0 {unit}. Got {v}.")
+            raise ValueError(f"The '{info.field_name}' must be a finite number >= 0 {unit}. Got {v:g}.")
         return v
 
     @model_validator(mode="after")
@@ -89,7 +101,11 @@ class Condition(BaseModel):
         for key, d in self.interventions.items():
             dose = d.dose if isinstance(d, InterventionDose) else d
             if not math.isfinite(dose) or dose < 0:
-                raise ValueError(f"The 'dose' of intervention '{key}' must be >= 0. Got {dose}.")
+                try:
+                    unit = " " + load_catalogue().intervention(key)["unit"]
+                except UnknownNameError:
+                    unit = ""
+                raise ValueError(f"The 'dose' of intervention '{key}' must be >= 0{unit}. Got {dose:g}.")
         for key, f in self.knockdowns.items():
             if not 0 <= f <= 1:
                 raise ValueError(f"The knockdown of '{key}' is the remaining expression fraction and must be in "

@@ -110,6 +110,7 @@ def plot_timecourse(table: pd.DataFrame, readouts: Sequence[str] | None = None, 
         raise UnknownNameError("readout", missing[0], [c for c in table.columns if c not in fixed])
     conditions = list(dict.fromkeys(table["condition"]))
     colours = {c: plt.cm.tab10(i % 10) for i, c in enumerate(conditions)}
+    styles = {c: ("-", "--", "-.", ":")[i % 4] for i, c in enumerate(conditions)}  # overlapping lines stay visible
     if ax is not None:
         if len(readouts) != 1:
             raise InvalidValueError(f"With 'ax' given, plot exactly one readout. Got {len(readouts)}.")
@@ -124,7 +125,12 @@ def plot_timecourse(table: pd.DataFrame, readouts: Sequence[str] | None = None, 
     for a, r in zip(axes, readouts):
         for c in conditions:
             sub = table[table["condition"] == c]
-            a.plot(sub["time_h"], sub[r], label=c, color=colours[c], lw=1.8)
+            a.plot(sub["time_h"], sub[r], label=c, color=colours[c], ls=styles[c], lw=1.8,
+                   zorder=len(conditions) - conditions.index(c))
+        positive = table[r][table[r] > 0]
+        if unit_of(r).startswith(("EV", "copies")) and len(positive) and positive.max() / positive.min() > 1e3:
+            a.set_yscale("log")  # EV and copy numbers span decades between co-culture and EV addition
+            a.set_ylim(bottom=positive.max() * 1e-5)
         a.set_xlabel("time (h)")
         a.set_ylabel(f"{r} ({unit_of(r)})")
         a.grid(alpha=0.3)

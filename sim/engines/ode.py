@@ -36,7 +36,7 @@ class OdeEngine:
     def __init__(self, model, rtol: float = 1e-7, atol: float = 1e-10):
         import roadrunner
 
-        roadrunner.Logger.setLevel(roadrunner.Logger.LOG_ERROR)
+        roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
         self.model = model
         self.rr = roadrunner.RoadRunner(model.sbml)
         integrator = self.rr.getIntegrator()

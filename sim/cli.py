@@ -1,0 +1,87 @@
+"""The ``cafev`` command: run experiments, list the catalogue, export SBML.
+
+Usage::
+
+    cafev run experiments/pdac_gem_timecourse.toml [-o DIR] [--quick]
+    cafev list [scenarios|interventions|drugs|cargo|parameters|genes]
+    cafev export-sbml pdac_gem -o pdac_gem.xml
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from sim.errors import CafevError
+
+LISTS = ("scenarios", "interventions", "drugs", "cargo", "parameters", "genes")
+
+
+def _list(what: str) -> pd.DataFrame:
+    from sim.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    if what == "scenarios":
+        return pd.DataFrame([{"scenario": k, "drug": v["drug"], "cancer": v["cancer"], "title": v["title"]}
+                             for k, v in cat.scenarios.items()])
+    if what == "interventions":
+        return pd.DataFrame([{"id": k, "target": v["target"], "ic50": v["ic50"], "unit": v["unit"],
+                              "working_dose": v["working_dose"], "reference": v["reference"]}
+                             for k, v in cat.interventions.items()])
+    if what == "drugs":
+        return pd.DataFrame([{k: v[k] for k in ("drug", "name", "potency_uM", "ent2", "abcb1", "reference")}
+                             for v in cat.drugs.values()])
+    if what == "cargo":
+        return pd.DataFrame([{k: r[k] for k in ("cargo", "kind", "target", "effect", "resistance", "cancer",
+                                                "drug", "reference")} for r in cat.cargo])
+    if what == "genes":
+        return pd.DataFrame([{k: r[k] for k in ("gene", "cell", "kind", "meaning")} for r in cat.genes.values()])
+    return pd.DataFrame([{k: r[k] for k in ("name", "value", "unit", "meaning")} for r in cat.parameters.values()])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cafev`` console command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="cafev", description="Simulate CAF-EV-mediated therapy resistance.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="run an experiment spec (TOML)")
+    p_run.add_argument("spec", help="path to experiments/<name>.toml")
+    p_run.add_argument("-o", "--out", help="output folder (default results/<experiment>)")
+    p_run.add_argument("--quick", action="store_true", help="fewer output points, for smoke tests")
+    p_list = sub.add_parser("list", help="list scenarios, interventions, drugs, cargo, parameters or genes")
+    p_list.add_argument("what", nargs="?", choices=LISTS, default="scenarios")
+    p_exp = sub.add_parser("export-sbml", help="write a scenario's model as SBML Level 3")
+    p_exp.add_argument("scenario")
+    p_exp.add_argument("-o", "--out", required=True, help="output .xml file")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            from sim.experiment import run_experiment
+
+            result = run_experiment(args.spec, args.out, quick=args.quick)
+            with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format",
+                                   "{:.4g}".format):
+                print(result.summary.to_string(index=False))
+            print("\nwrote:")
+            for f in result.files:
+                print(f"  {f}")
+        elif args.command == "list":
+            with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
+                print(_list(args.what).to_string(index=False))
+        elif args.command == "export-sbml":
+            from sim.build import build_model
+            from sim.sbml import check_sbml
+
+            model = build_model(args.scenario)
+            errors = check_sbml(model.sbml)
+            if errors:
+                raise CafevError("SBML consistency check failed:\n" + "\n".join(errors))
+            print(model.write_sbml(args.out))
+    except CafevError as exc:
+        print(f"cafev: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
