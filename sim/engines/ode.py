@@ -33,7 +33,7 @@ class OdeEngine:
     Use :func:`engine_for` to share one engine per model within a process.
     """
 
-    def __init__(self, model, rtol: float = 1e-7, atol: float = 1e-10):
+    def __init__(self, model, rtol: float = 1e-6, atol: float = 1e-9):
         import roadrunner
 
         roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
