@@ -24,7 +24,7 @@ from string import Template
 import pandas as pd
 
 from sim.catalogue import Catalogue, load_catalogue, model_id
-from sim.errors import InvalidValueError, ModelBuildError, UnknownNameError
+from sim.errors import ModelBuildError, UnknownNameError
 
 PROCESS_MODULES = ("ev_supply", "medium", "uptake", "pi3k_akt", "stat3", "ferroptosis", "apoptosis",
                    "drug_handling", "population")
@@ -104,9 +104,8 @@ class BuiltModel:
 
     def species(self) -> list[str]:
         """Names of the model's species (state variables)."""
-        return re.findall(r"^species ([^;]+);", self.antimony, flags=re.M) and sorted(
-            {s.strip() for line in re.findall(r"^species ([^;]+);", self.antimony, flags=re.M)
-             for s in line.split(",")})
+        return sorted({s.strip() for line in re.findall(r"^species ([^;]+);", self.antimony, flags=re.M)
+                       for s in line.split(",")})
 
     def write_sbml(self, path: str | Path) -> Path:
         """Write the SBML to ``path`` and return the path."""

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.catalogue import Catalogue, load_catalogue, model_id
+from sim.catalogue import Catalogue, load_catalogue
 from sim.errors import InvalidValueError, UnknownNameError
 
 EV_MODES = ("none", "coculture", "addition")
@@ -56,6 +56,8 @@ class Condition(BaseModel):
         Node -> expression fold >= 1.
     hypoxia, chemo_loading : bool
         CAFs under hypoxia; chemotherapy-induced cargo loading switched on.
+    assay_time_h : float, optional
+        Assay length in h for this condition (default: the analysis's end time).
     parameters : dict
         Any other model parameter -> value.
     """
@@ -74,6 +76,7 @@ class Condition(BaseModel):
     overexpression: dict[str, float] = Field(default_factory=dict)
     hypoxia: bool = False
     chemo_loading: bool = False
+    assay_time_h: float | None = None
     parameters: dict[str, float] = Field(default_factory=dict)
 
     def __init__(self, **data):
@@ -87,6 +90,13 @@ class Condition(BaseModel):
             error = InvalidValueError(f"Condition '{label}' is not valid: {text}")
             error.details = details  # read by sim.spec to report key paths inside a spec file
             raise error from None
+
+    @field_validator("assay_time_h")
+    @classmethod
+    def _positive_time(cls, v: float | None) -> float | None:
+        if v is not None and (not math.isfinite(v) or v <= 0):
+            raise ValueError(f"The 'assay_time_h' must be a finite number > 0 h. Got {v:g}.")
+        return v
 
     @field_validator("dose", "caf_ratio", "ev_dose_ug")
     @classmethod

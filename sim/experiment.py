@@ -8,7 +8,6 @@ import pandas as pd
 
 from sim.analyses.timecourse import default_readouts, plot_timecourse, simulate
 from sim.build import build_model
-from sim.catalogue import load_catalogue
 from sim.engines.ode import engine_for
 from sim.results import RESULTS_DIR, write_figure, write_metadata, write_table
 from sim.spec import ExperimentSpec, load_spec
@@ -60,12 +59,11 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     """
     if not isinstance(spec, ExperimentSpec):
         spec = load_spec(spec)
-    load_catalogue()
     model = build_model(spec.experiment.scenario)
     tc = spec.timecourse
-    engine_for(model).check_selection(tc.readouts or default_readouts(model))
     for cond in spec.conditions:  # every condition checked before any simulation
         cond.values(model)
+    engine_for(model).check_selection(tc.readouts or default_readouts(model))
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
     points = 13 if quick else tc.points
     table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=points, readouts=tc.readouts)

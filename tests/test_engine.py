@@ -27,3 +27,9 @@ def test_knockout_is_a_condition_not_a_model_copy(pdac_model):
     end = table[table.time_h == 72].set_index("condition")
     assert end.loc["PTEN KO", "PTEN"] < 1e-3 < end.loc["wt", "PTEN"]
     assert end.loc["PTEN KO", "pAKT"] > end.loc["wt", "pAKT"]  # PTEN removes PIP3 (DESIGN.md 2.3)
+
+
+def test_condition_assay_time(pdac_model):
+    table = sim.simulate(pdac_model, [sim.Condition(name="48 h", assay_time_h=48), sim.Condition(name="72 h")],
+                         end_time=72, points=3)
+    assert table.groupby("condition")["time_h"].max().to_dict() == {"48 h": 48.0, "72 h": 72.0}

@@ -23,6 +23,11 @@ def test_negative_drug_dose_rejected():
         sim.Condition(name="bad", dose=-0.5)
 
 
+def test_negative_assay_time_rejected():
+    with pytest.raises(InvalidValueError, match=r"The 'assay_time_h' must be a finite number > 0 h\. Got -1\."):
+        sim.Condition(name="bad", assay_time_h=-1)
+
+
 def test_unknown_intervention_suggests_closest(pdac_model):
     cond = sim.Condition(name="typo", interventions={"GW4896": 10})
     with pytest.raises(UnknownNameError, match=r"Unknown intervention 'GW4896' in condition 'typo'\. "

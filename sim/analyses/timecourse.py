@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from sim.catalogue import load_catalogue
+from sim.catalogue import load_catalogue, model_id
 from sim.conditions import Condition
 from sim.engines.ode import engine_for
-from sim.errors import InvalidValueError
+from sim.errors import InvalidValueError, UnknownNameError
 
 CORE_READOUTS = ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "GSH", "CASP3a", "drug_in", "EV_med", "EV_taken")
 UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3": "relative", "LROS": "relative",
@@ -23,8 +23,6 @@ UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3
 
 def default_readouts(model) -> list[str]:
     """Core readouts plus, per miRNA, its free copies and, per delivered cargo, the copies delivered per cell."""
-    from sim.catalogue import model_id
-
     extra = list(model.mirnas.values())
     extra += [f"{model_id(it.cargo)}_delivered" for it in model.interactions if it.delivered]
     return list(CORE_READOUTS) + list(dict.fromkeys(extra))
@@ -48,7 +46,7 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
     conditions : Condition or sequence of Condition
         Named conditions; names must be unique.
     end_time : float
-        Assay time in h (> 0).
+        Assay time in h (> 0); a condition's own ``assay_time_h`` takes precedence.
     points : int
         Output time points per condition.
     readouts : sequence of str, optional
@@ -71,7 +69,7 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
     values = [c.values(model, cat) for c in conditions]  # validate everything before any run
     frames = []
     for cond, vals in zip(conditions, values):
-        df = engine.run(vals, end_time, points, readouts).rename(columns={"time": "time_h"})
+        df = engine.run(vals, cond.assay_time_h or end_time, points, readouts).rename(columns={"time": "time_h"})
         df.insert(0, "condition", cond.name)
         df.insert(1, "drug", cond.drug or model.drug or "")
         df.insert(2, "dose_uM", cond.dose)
@@ -106,7 +104,6 @@ def plot_timecourse(table: pd.DataFrame, readouts: Sequence[str] | None = None, 
     readouts = list(readouts or [c for c in table.columns if c not in fixed])
     missing = [r for r in readouts if r not in table.columns]
     if missing:
-        from sim.errors import UnknownNameError
         raise UnknownNameError("readout", missing[0], [c for c in table.columns if c not in fixed])
     conditions = list(dict.fromkeys(table["condition"]))
     colours = {c: plt.cm.tab10(i % 10) for i, c in enumerate(conditions)}

@@ -45,8 +45,6 @@ class OdeEngine:
         integrator.setValue("maximum_num_steps", 100000)
         self.species = list(self.rr.model.getFloatingSpeciesIds())
         self.parameters = set(self.rr.model.getGlobalParameterIds())
-        self.assignments = set(self.rr.model.getReactionIds()) | {
-            p for p in self.parameters if p not in model.defaults}
         self._changed: dict[str, float] = {}
         self.runs = 0
 
