@@ -172,13 +172,19 @@ class Catalogue:
         return rows
 
 
-def _read_scenarios(path: Path) -> dict:
-    if not path.exists():
-        raise TableError(f"Scenario presets file '{path}' is missing.")
+def read_toml(path: Path, error: type[Exception], what: str) -> dict:
+    """Read a TOML file with the standard library; a missing file or bad TOML raises ``error`` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} '{path}' does not exist.")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise TableError(f"{path}: not valid TOML: {exc}") from None
+        raise error(f"{path}: not valid TOML: {exc}.") from None
+
+
+def _read_scenarios(path: Path) -> dict:
+    data = read_toml(path, TableError, "Scenario presets file")
     for name, preset in data.items():
         for key in ("title", "cancer", "drug", "ev_cargo", "references"):
             if key not in preset:

@@ -23,12 +23,12 @@ Errors name the file and the key path (e.g. ``conditions[2].dose``) with what wa
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sim.catalogue import read_toml
 from sim.conditions import Condition
 from sim.errors import SpecError
 
@@ -117,11 +117,4 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     SpecError
         Missing file, invalid TOML, or a key that does not validate.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"Experiment spec '{path}' does not exist.")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.") from None
-    return parse_spec(data, str(path))
+    return parse_spec(read_toml(path, SpecError, "Experiment spec"), str(path))
