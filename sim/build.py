@@ -273,8 +273,8 @@ def _intervention_block(cat: Catalogue, body: str, mirnas: dict, strict: bool = 
 
 def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None = None,
                 cellular: list[str] | None = None, modules=PROCESS_MODULES, genes: list[str] | None = None,
-                overrides: dict | None = None, catalogue: Catalogue | None = None, name: str | None = None
-                ) -> BuiltModel:
+                overrides: dict | None = None, catalogue: Catalogue | None = None, name: str | None = None,
+                base: bool = True) -> BuiltModel:
     """Build the model of a scenario preset, or of an explicit set of cargo pairs.
 
     Parameters
@@ -292,6 +292,9 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
         Parameter name -> value, applied after the preset's overrides (documented as "user override").
     catalogue : Catalogue, optional
         Tables to use (default: the project's ``models/``).
+    base : bool
+        Include the pairs every cancer cell has (``[base] cellular`` of scenarios.toml, e.g. endogenous miR-21 on
+        PTEN). Only with the full module set and all genes; sub-models (``modules``/``genes``) never get them.
 
     Returns
     -------
@@ -306,10 +309,13 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     """
     cat = catalogue or load_catalogue()
     preset = cat.scenario(scenario) if scenario else {}
-    interactions = (_interactions(cat, list(preset.get("ev_cargo", [])) + list(ev_cargo or []), True,
-                                  f"scenario '{scenario}' ev_cargo" if scenario else "ev_cargo")
-                    + _interactions(cat, list(preset.get("cellular", [])) + list(cellular or []), False,
-                                    f"scenario '{scenario}' cellular" if scenario else "cellular"))
+    delivered = list(dict.fromkeys(list(preset.get("ev_cargo", [])) + list(ev_cargo or [])))
+    present = list(preset.get("cellular", [])) + list(cellular or [])
+    if base and set(modules) >= set(PROCESS_MODULES) and genes is None:
+        present = list(cat.base_cellular) + present
+    present = [k for k in dict.fromkeys(present) if k not in delivered]  # a delivered pair is also in the cell
+    interactions = (_interactions(cat, delivered, True, f"scenario '{scenario}' ev_cargo" if scenario else "ev_cargo")
+                    + _interactions(cat, present, False, f"scenario '{scenario}' cellular" if scenario else "cellular"))
     body, generated, mirnas = assemble_antimony(cat, interactions, modules, genes)
     block, gen_int = _intervention_block(cat, body, mirnas, strict=set(modules) >= set(PROCESS_MODULES))
     generated.update(gen_int)

@@ -14,15 +14,16 @@ from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.engines.ode import engine_for
+from sim.protocol import AssayProtocol
 
 
 def relative_viability(model, drug: str, dose: float, assay_h: float = 72.0, **condition) -> float:
     """Cell count at ``assay_h`` with ``dose`` uM of ``drug`` over the drug-free count of the same condition."""
-    engine = engine_for(model)
+    protocol = AssayProtocol(engine_for(model))  # steady-state cells, no pretreatment (no EVs here)
     counts = []
     for d in (0.0, dose):
         vals = Condition(name="calibration", drug=drug, dose=d, **condition).values(model)
-        counts.append(engine.run(vals, assay_h, 2, ["N_cancer"])["N_cancer"].iloc[-1])
+        counts.append(protocol.run(vals, assay_h, 2, ["N_cancer"])["N_cancer"].iloc[-1])
     return counts[1] / counts[0]
 
 

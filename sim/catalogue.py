@@ -117,6 +117,9 @@ class Catalogue:
         One row per cargo -> target pair.
     scenarios : dict
         Preset name -> preset dict from ``scenarios.toml``.
+    base_cellular : list of str
+        Cargo pairs present in every cancer cell whatever the scenario (``[base] cellular`` of ``scenarios.toml``,
+        e.g. the endogenous oncomiR miR-21 on PTEN), so all presets share one untreated cell.
     root : Path
         The models folder the catalogue was read from.
     """
@@ -128,6 +131,7 @@ class Catalogue:
     interventions: dict
     scenarios: dict
     root: Path = field(default=MODELS_DIR)
+    base_cellular: list = field(default_factory=list)
 
     def parameter_row(self, name: str) -> dict | None:
         """Return the documentation row for a concrete model parameter (template rows resolved), or None."""
@@ -185,7 +189,13 @@ def read_toml(path: Path, error: type[Exception], what: str) -> dict:
 
 def _read_scenarios(path: Path) -> dict:
     data = read_toml(path, TableError, "Scenario presets file")
+    base = data.pop("base", {})
+    if not isinstance(base.get("cellular", []), list):
+        raise TableError(f"{path}: [base] cellular must be a list of 'cargo>target' pairs.")
+    data["base"] = base  # split off by load_catalogue
     for name, preset in data.items():
+        if name == "base":
+            continue
         for key in ("title", "cancer", "drug", "ev_cargo", "references"):
             if key not in preset:
                 raise TableError(f"{path}: scenario '{name}' lacks the key '{key}'.")
@@ -217,4 +227,5 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
             raise TableError(f"{tables / 'interventions.tsv'}:{row['_line']}: intervention '{ident}' uses "
                              f"mechanism 'inhibit' and so needs an ic50.")
     scenarios = _read_scenarios(root / "scenarios.toml")
-    return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root)
+    base = scenarios.pop("base")
+    return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root, list(base.get("cellular", [])))

@@ -54,8 +54,10 @@ class Condition(BaseModel):
         Node -> remaining expression fraction in [0, 1].
     overexpression : dict
         Node -> expression fold >= 1.
-    hypoxia, chemo_loading : bool
-        CAFs under hypoxia; chemotherapy-induced cargo loading switched on.
+    hypoxia : bool
+        CAFs under hypoxia.
+    chemo_loading : bool, optional
+        Chemotherapy-induced cargo loading in the CAFs (default: the scenario preset's ``chemo_loading``, else off).
     assay_time_h : float, optional
         Assay length in h for this condition (default: the analysis's end time).
     parameters : dict
@@ -75,7 +77,7 @@ class Condition(BaseModel):
     knockdowns: dict[str, float] = Field(default_factory=dict)
     overexpression: dict[str, float] = Field(default_factory=dict)
     hypoxia: bool = False
-    chemo_loading: bool = False
+    chemo_loading: bool | None = None
     assay_time_h: float | None = None
     parameters: dict[str, float] = Field(default_factory=dict)
 
@@ -139,7 +141,7 @@ class Condition(BaseModel):
         where = f"condition '{self.name}'"
         out: dict[str, float] = {}
         drug_code = self.drug or model.drug
-        if self.dose > 0 or self.drug:
+        if self.dose > 0 or drug_code:  # the scenario's drug is set (at dose 0) so a dose grid can vary drug_ext
             if drug_code is None:
                 raise InvalidValueError(f"{where}: a dose was given but no drug; name one of "
                                         f"{', '.join(cat.drugs)}.")
@@ -159,7 +161,8 @@ class Condition(BaseModel):
             out.update(caf_density=0.0, ev_added_ug=0.0)
         out["ev_cargo_scale"] = 1.0 if self.ev_source == "CAF" else cat.parameters["nf_ev_cargo_scale"]["value"]
         out["hypoxia"] = float(self.hypoxia)
-        out["chemo_loading_on"] = float(self.chemo_loading)
+        loading = self.chemo_loading if self.chemo_loading is not None else model.preset.get("chemo_loading", False)
+        out["chemo_loading_on"] = float(loading)
 
         mirna_ids = model.mirnas
         for key, spec in self.interventions.items():

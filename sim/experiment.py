@@ -66,7 +66,8 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     engine_for(model).check_selection(tc.readouts or default_readouts(model))
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
     points = 13 if quick else tc.points
-    table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=points, readouts=tc.readouts)
+    table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=points, readouts=tc.readouts,
+                     pretreatment_h=tc.pretreatment_h)
     summary = summarise_timecourse(table, model)
     files = [write_table(table, folder / "timecourse.csv"),
              write_table(summary, folder / "summary.csv"),

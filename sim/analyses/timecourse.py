@@ -15,6 +15,7 @@ from sim.catalogue import load_catalogue, model_id
 from sim.conditions import Condition
 from sim.engines.ode import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
+from sim.protocol import AssayProtocol
 
 CORE_READOUTS = ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "GSH", "CASP3a", "drug_in", "EV_med", "EV_taken")
 UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3": "relative", "LROS": "relative",
@@ -36,8 +37,12 @@ def unit_of(readout: str) -> str:
 
 
 def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float = 72.0, points: int = 73,
-             readouts: Sequence[str] | None = None) -> pd.DataFrame:
-    """Simulate ``model`` under each condition and return one tidy table.
+             readouts: Sequence[str] | None = None, pretreatment_h: float = 0.0) -> pd.DataFrame:
+    """Simulate ``model`` under each condition through the assay protocol and return one tidy table.
+
+    Cells start at their untreated steady state (:mod:`sim.protocol`); with ``pretreatment_h`` > 0 the EV and
+    intervention pretreatment is included at negative times (from ``-pretreatment_h`` to 0) and the drug is added
+    at time 0, when the population is re-seeded.
 
     Parameters
     ----------
@@ -51,6 +56,8 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
         Output time points per condition.
     readouts : sequence of str, optional
         Species or parameters to report (default :func:`default_readouts`).
+    pretreatment_h : float
+        EV/intervention exposure before the drug, in h.
 
     Returns
     -------
@@ -67,9 +74,14 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
     engine = engine_for(model)
     readouts = engine.check_selection(list(readouts or default_readouts(model)))
     values = [c.values(model, cat) for c in conditions]  # validate everything before any run
+    protocol = AssayProtocol(engine, pretreatment_h)
     frames = []
     for cond, vals in zip(conditions, values):
-        df = engine.run(vals, cond.assay_time_h or end_time, points, readouts).rename(columns={"time": "time_h"})
+        df = protocol.run(vals, cond.assay_time_h or end_time, points, readouts)
+        before = protocol.pretreatment_course(vals, max(2, points // 2), readouts)
+        if before is not None:
+            df = pd.concat([before.iloc[:-1], df], ignore_index=True)
+        df = df.rename(columns={"time": "time_h"})
         df.insert(0, "condition", cond.name)
         df.insert(1, "drug", cond.drug or model.drug or "")
         df.insert(2, "dose_uM", cond.dose)
@@ -128,7 +140,9 @@ def plot_timecourse(table: pd.DataFrame, readouts: Sequence[str] | None = None, 
         if unit_of(r).startswith(("EV", "copies")) and len(positive) and positive.max() / positive.min() > 1e3:
             a.set_yscale("log")  # EV and copy numbers span decades between co-culture and EV addition
             a.set_ylim(bottom=positive.max() * 1e-5)
-        a.set_xlabel("time (h)")
+        a.set_xlabel("time since drug addition (h)")
+        if table["time_h"].min() < 0:
+            a.axvline(0, color="grey", lw=0.8, ls=":")
         a.set_ylabel(f"{r} ({unit_of(r)})")
         a.grid(alpha=0.3)
     axes[0].legend(fontsize=8, frameon=False)

@@ -1,0 +1,137 @@
+"""The assay protocol every ODE run follows: steady-state cells, then EV pretreatment, then the drug.
+
+Cells in culture sit at their own steady state before anyone treats them, so a run does not start from the
+modules' nominal initial values (PTEN would drift from 1 to its steady level during the assay, and the drift
+would be read as a drug or EV effect). A condition is simulated in three phases:
+
+1. **Steady cells.** The genotype of the condition (knockouts, knockdowns, overexpression, parameter changes) with
+   no drug, no EVs and no intervention is run for ``steady_state_h`` hours and its cell state kept. Conditions
+   sharing a genotype share this run.
+2. **Pretreatment** (``pretreatment_h`` hours, may be 0). EVs (co-culture or a single added dose) and every
+   intervention start, without the drug — the usual CAF-EV protocol (e.g. 48 h of CAF-exosome pretreatment before
+   gemcitabine; Richards 2017, ref. [29] of seed 000). One run per condition, shared by all drug doses.
+3. **Drug phase** (the assay, ``assay_h`` hours). The drug is added; the cancer-cell population is re-seeded at the
+   seeding density (as when pretreated cells are plated into the assay) while the cell state and the medium carry
+   over. Relative viability compares the end of this phase with the drug-free run of the same condition.
+
+The population species (``N_cancer``, dead-cell counters) are re-seeded at every phase start; exposure species
+(EVs and cargo in the medium or endosomes, delivered-copy counters, intracellular drug) start from their initial
+values in phase 2 and carry over into phase 3; the cell state carries over from phase 1. Nothing here copies the model: phases differ only in the values set on one compiled engine.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InvalidValueError, SimulationError
+
+POPULATION_SPECIES = ("N_cancer", "N_dead_apoptotic", "N_dead_ferroptotic")
+EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_taken|drug_in)$|_(med|endo|delivered)$")  # medium/uptake/drug
+TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1; plus every dose_* parameter
+STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (protein 46 h, lncRNA; DESIGN.md 2.7)
+TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)
+STEADY_TOLERANCE = 1e-4  # relative change over the last 10% of the steady-state run that counts as converged
+
+
+def without_treatment(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with the drug, the EVs and every intervention dose set to 0 (the untreated genotype)."""
+    out = dict(values)
+    for name in out:
+        if name in TREATMENT_VALUES or name.startswith("dose_"):
+            out[name] = 0.0
+    return out
+
+
+def _clean(state: dict[str, float]) -> dict[str, float]:
+    """Zero values below ``TINY``: a caspase at 1e-33 left by the steady state makes CVODE's first step fail
+    (|x|^n rate laws), while anything below a thousandth of the absolute tolerance is zero to the solver."""
+    return {k: (0.0 if abs(v) < TINY else float(v)) for k, v in state.items()}
+
+
+def _key(values: dict[str, float]) -> tuple:
+    return tuple(sorted(values.items()))
+
+
+class AssayProtocol:
+    """Run conditions of one model through the three phases, caching the shared phases.
+
+    Parameters
+    ----------
+    engine : OdeEngine
+        The compiled model (:func:`sim.engines.ode.engine_for`).
+    pretreatment_h : float
+        Default EV/intervention exposure before the drug, in h (a condition's own value takes precedence).
+    steady_state_h : float
+        Length of the steady-state run.
+    """
+
+    def __init__(self, engine, pretreatment_h: float = 0.0, steady_state_h: float = STEADY_STATE_H):
+        if not (math.isfinite(pretreatment_h) and pretreatment_h >= 0):
+            raise InvalidValueError(f"The 'pretreatment_h' must be a finite number >= 0 h. Got {pretreatment_h}.")
+        self.engine = engine
+        self.pretreatment_h = float(pretreatment_h)
+        self.steady_state_h = float(steady_state_h)
+        self._steady: dict[tuple, dict[str, float]] = {}
+        self._pretreated: dict[tuple, dict[str, float]] = {}
+        self.population = [s for s in POPULATION_SPECIES if s in engine.species]
+
+    def steady_cells(self, values: dict[str, float]) -> dict[str, float]:
+        """Cell state (species other than population and exposure) of the untreated genotype of ``values`` at steady state.
+
+        Raises
+        ------
+        SimulationError
+            The cell state still changes by more than ``STEADY_TOLERANCE`` (relative) at the end of the run.
+        """
+        base = without_treatment(values)
+        key = _key(base)
+        if key not in self._steady:
+            engine = self.engine
+            table = engine.run(base, self.steady_state_h, 11, engine.species)
+            cells = [s for s in engine.species if s not in self.population and not EXPOSURE_SPECIES.search(s)]
+            last, before = table[cells].iloc[-1].to_numpy(), table[cells].iloc[-2].to_numpy()
+            change = np.abs(last - before) / np.maximum(np.abs(last), 1e-3)  # species near 0 judged absolutely
+            if np.max(change) > STEADY_TOLERANCE:
+                worst = cells[int(np.argmax(change))]
+                raise SimulationError(f"The untreated cells of model '{engine.model.name}' did not reach a steady "
+                                      f"state in {self.steady_state_h:g} h ('{worst}' still changed by "
+                                      f"{np.max(change):.2g} relative over the last {self.steady_state_h / 10:g} h).")
+            self._steady[key] = _clean(dict(zip(cells, last.astype(float))))
+        return self._steady[key]
+
+    def pretreated(self, values: dict[str, float], pretreatment_h: float | None = None) -> dict[str, float]:
+        """Cell state and medium at the end of the pretreatment phase (drug-free) of ``values``."""
+        hours = self.pretreatment_h if pretreatment_h is None else float(pretreatment_h)
+        phase = {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
+        key = (_key(phase), hours)
+        if key not in self._pretreated:
+            start = self.steady_cells(values)
+            if hours > 0:
+                state = self.engine.final_state(phase, hours, start)
+                state = _clean({s: v for s, v in state.items() if s not in self.population})
+            else:
+                state = dict(start)  # the drug phase starts from steady cells and the medium's initial values
+            self._pretreated[key] = state
+        return self._pretreated[key]
+
+    def run(self, values: dict[str, float], assay_h: float, points: int = 2, selections=None,
+            pretreatment_h: float | None = None) -> pd.DataFrame:
+        """Simulate the drug phase of ``values`` (after steady cells and pretreatment); time 0 = drug added."""
+        if not (math.isfinite(assay_h) and assay_h > 0):  # checked before the shared phases run
+            raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
+        start = self.pretreated(values, pretreatment_h)
+        return self.engine.run(values, assay_h, points, selections, start)
+
+    def pretreatment_course(self, values: dict[str, float], points: int, selections,
+                            pretreatment_h: float | None = None) -> pd.DataFrame | None:
+        """The pretreatment phase itself as a table with times from ``-pretreatment_h`` to 0 (None when 0 h)."""
+        hours = self.pretreatment_h if pretreatment_h is None else float(pretreatment_h)
+        if hours <= 0:
+            return None
+        phase = {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
+        table = self.engine.run(phase, hours, points, selections, self.steady_cells(values))
+        table["time"] = table["time"] - hours
+        return table
