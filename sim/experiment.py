@@ -1,4 +1,10 @@
-"""Run an experiment spec end to end: build the scenario, run its analysis, write tables, plots and provenance."""
+"""Run an experiment spec end to end: build the scenario, run its analysis, write tables, plots and provenance.
+
+``analysis = "timecourse"`` writes timecourse.csv/summary.csv/timecourse.png; ``analysis = "dose_response"`` writes
+dose_response.csv (one row per condition and dose), fits.csv (4PL and GR metrics per condition), shifts.csv (the
+IC50/GR50 shift table; also the summary), dose_response.png, ic50_shift.png and, when an intervention is given at
+several doses, reversal.csv/reversal.png. Every run also writes parameters.csv, model.xml and metadata.json.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -60,11 +66,13 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     if not isinstance(spec, ExperimentSpec):
         spec = load_spec(spec)
     model = build_model(spec.experiment.scenario)
+    folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
+    if spec.experiment.analysis == "dose_response":
+        return _run_dose_response(spec, model, folder, quick)
     tc = spec.timecourse
     for cond in spec.conditions:  # every condition checked before any simulation
         cond.values(model)
     engine_for(model).check_selection(tc.readouts or default_readouts(model))
-    folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
     points = 13 if quick else tc.points
     table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=points, readouts=tc.readouts,
                      pretreatment_h=tc.pretreatment_h)
@@ -78,3 +86,60 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick}))
     return ExperimentResult(folder, files, table, summary)
+
+
+def _run_dose_response(spec: ExperimentSpec, model, folder: Path, quick: bool) -> ExperimentResult:
+    """The dose-response analysis of a spec: curves, fits, shift table, plots (``quick``: 6 doses)."""
+    from sim.analyses.dose_response import (default_references, dose_grid, fit_curves, reversal_curves,
+                                            run_dose_response, shift_table)
+    from sim.plots import plot_dose_response, plot_reversal, plot_shift_bars
+
+    dr = spec.dose_response
+    control, refs = default_references(spec.conditions, dr.control)  # names checked before any run
+    refs.update(dr.references)
+    for cond in spec.conditions:
+        cond.values(model)
+    drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
+    doses = dr.doses or dose_grid(drug, 6 if quick else dr.n_doses, dr.min_dose, dr.max_dose)
+    if quick and dr.doses:
+        doses = dr.doses[:: max(1, len(dr.doses) // 6)]
+    progress = _progress(len(spec.conditions))
+    table = run_dose_response(model, spec.conditions, doses=doses, assay_h=dr.assay_time_h,
+                              pretreatment_h=dr.pretreatment_h, species=dr.species, progress=progress.update)
+    progress.close()
+    fits = fit_curves(table)
+    shifts = shift_table(fits, control, refs)
+    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+    files = [write_table(table, folder / "dose_response.csv"), write_table(fits, folder / "fits.csv"),
+             write_table(shifts, folder / "shifts.csv"),
+             write_table(model.parameter_table(), folder / "parameters.csv"), model.write_sbml(folder / "model.xml"),
+             write_figure(plot_dose_response(table, fits, drug, title), folder / "dose_response.png"),
+             write_figure(plot_shift_bars(shifts, control, title), folder / "ic50_shift.png")]
+    curves = reversal_curves(spec.conditions, shifts)
+    if len(curves):
+        files += [write_table(curves, folder / "reversal.csv"),
+                  write_figure(plot_reversal(curves, title), folder / "reversal.png")]
+    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,
+                                 "references": refs}))
+    summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_lower", "ic50_fold_upper", "gr50_fold",
+                      "fraction_reversed", "status"]]
+    return ExperimentResult(folder, files, table, summary)
+
+
+class _progress:
+    """A tqdm bar over conditions on a terminal, silent otherwise."""
+
+    def __init__(self, total: int):
+        import sys
+
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc="conditions", unit="cond", disable=not sys.stderr.isatty(), leave=False)
+
+    def update(self, name: str) -> None:
+        self.bar.set_postfix_str(name[:30])
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()

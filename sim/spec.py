@@ -22,11 +22,12 @@ Errors name the file and the key path (e.g. ``conditions[2].dose``) with what wa
 """
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.catalogue import read_toml
 from sim.conditions import Condition
@@ -40,7 +41,7 @@ class ExperimentHeader(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     scenario: str
-    analysis: Literal["timecourse"]
+    analysis: Literal["timecourse", "dose_response"]
     seed: int = 0
 
 
@@ -51,6 +52,7 @@ class TimecourseSettings(BaseModel):
     end_time_h: float = 72.0
     points: int = Field(default=73, ge=2, le=100000)
     readouts: list[str] | None = None
+    pretreatment_h: float = Field(default=0.0, ge=0, allow_inf_nan=False)
 
     @field_validator("end_time_h")
     @classmethod
@@ -60,13 +62,62 @@ class TimecourseSettings(BaseModel):
         return v
 
 
+class DoseResponseSettings(BaseModel):
+    """The ``[dose_response]`` table: the dose grid, the assay protocol and the references of the shift table."""
+
+    model_config = ConfigDict(extra="forbid")
+    doses: list[float] | None = Field(default=None, min_length=3)
+    n_doses: int = Field(default=12, ge=3, le=200)
+    min_dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
+    control: str | None = None
+    references: dict[str, str] = Field(default_factory=dict)
+    species: list[str] | None = None
+
+    @field_validator("doses")
+    @classmethod
+    def _positive_doses(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and any(not math.isfinite(d) or d <= 0 for d in v):
+            raise ValueError(f"every dose must be a finite number > 0 uM. Got {v}.")
+        return v
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.min_dose is not None and self.max_dose is not None and self.min_dose >= self.max_dose:
+            raise ValueError(f"min_dose must be below max_dose. Got {self.min_dose:g} >= {self.max_dose:g} uM.")
+        return self
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment file."""
 
     model_config = ConfigDict(extra="forbid")
     experiment: ExperimentHeader
     timecourse: TimecourseSettings = Field(default_factory=TimecourseSettings)
+    dose_response: DoseResponseSettings = Field(default_factory=DoseResponseSettings)
     conditions: list[Condition] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dose_response_names(self):
+        if self.experiment.analysis != "dose_response":
+            return self
+        names = [c.name for c in self.conditions]
+        dr = self.dose_response
+        for label, name in [("dose_response.control", dr.control)] + [
+                (f"dose_response.references['{k}']", n) for k, n in dr.references.items()] + [
+                (f"dose_response.references key", k) for k in dr.references]:
+            if name is not None and name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"{label} names condition '{name}', which is not among the conditions "
+                                 f"({', '.join(names)}).{hint}")
+        for c in self.conditions:
+            if c.dose:
+                raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a dose-response runs the dose "
+                                 f"grid of [dose_response]; remove 'dose'.")
+        return self
 
     @field_validator("conditions")
     @classmethod

@@ -1,0 +1,175 @@
+"""Dose-response figures: curves with fitted lines, the IC50-shift bar chart and intervention dose-reversal curves.
+
+Every figure labels its axes with units and gives each condition the same colour in every panel and figure
+(:func:`condition_colours`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.fit import ll4
+from sim.gr import gr_curve
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _plain_log_ticks(axis) -> None:
+    """Label a log axis with plain numbers (0.5, 1, 2) instead of powers of ten."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def condition_colours(names) -> dict:
+    """One fixed colour per condition, in order (tab10, then tab20 beyond ten conditions)."""
+    plt = _plt()
+    names = list(dict.fromkeys(names))
+    cmap = plt.cm.tab10 if len(names) <= 10 else plt.cm.tab20
+    return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
+
+
+def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", title: str | None = None,
+                       response: str = "viability"):
+    """Relative viability and GR value against dose (log axis): points per dose, fitted 4PL/GR lines per condition.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A dose-response table (:func:`sim.analyses.dose_response.run_dose_response` or measured data with
+        ``condition``, ``dose_uM`` and ``response`` columns).
+    fits : DataFrame
+        :func:`sim.analyses.dose_response.fit_curves` of the table.
+    """
+    plt = _plt()
+    has_gr = "gr" in table and "gr50" in fits
+    fig, axes = plt.subplots(1, 2 if has_gr else 1, figsize=(12 if has_gr else 6.5, 4.6), squeeze=False)
+    axes = axes[0]
+    colours = condition_colours(fits["condition"])
+    pos = table[table["dose_uM"] > 0]
+    grid = np.logspace(math.log10(pos["dose_uM"].min()), math.log10(pos["dose_uM"].max()), 200)
+    unit = f"{drug} dose (µM)" if drug else "dose (µM)"
+    for _, f in fits.iterrows():
+        sub = pos[pos["condition"] == f["condition"]]
+        col = colours[f["condition"]]
+        label = f"{f['condition']} (IC50 {f['ic50_report']})"
+        axes[0].plot(sub["dose_uM"], sub[response], "o", color=col, ms=4, alpha=0.8)
+        if math.isfinite(f["ic50"]):
+            axes[0].plot(grid, ll4(grid, f["hill"], f["bottom"], f["top"], f["ic50"]), "-", color=col, lw=1.6,
+                         label=label)
+        else:
+            axes[0].plot([], [], "o", color=col, label=f"{f['condition']} (not fitted: {f['status']})")
+        if has_gr:
+            axes[1].plot(sub["dose_uM"], sub["gr"], "o", color=col, ms=4, alpha=0.8)
+            axes[1].plot(grid, gr_curve(grid, f), "-", color=col, lw=1.6,
+                         label=f"{f['condition']} (GR50 {_fmt(f['gr50'])})")
+    axes[0].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[0].set_ylabel("relative viability (fraction of drug-free control)")
+    if has_gr:
+        axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+        axes[1].axhline(0.0, color="black", lw=0.8)
+        axes[1].set_ylabel("GR value (Hafner 2016; dimensionless)")
+        axes[1].set_ylim(-1.05, 1.1)
+    for a in axes:
+        a.set_xscale("log")
+        a.set_xlabel(unit)
+        a.grid(alpha=0.3, which="both")
+        a.legend(fontsize=7, frameon=False)
+    axes[0].set_ylim(bottom=min(0, axes[0].get_ylim()[0]))
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _fmt(v) -> str:
+    if isinstance(v, str):
+        return v
+    if v is None or not math.isfinite(v):
+        return "> max" if v == math.inf else "< min" if v == -math.inf else "n/a"
+    return f"{v:.3g} µM"
+
+
+def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None):
+    """IC50 fold change vs the control per condition (log axis), with 95% CI whiskers; unfitted bars are marked."""
+    plt = _plt()
+    colours = condition_colours(shifts["condition"])
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(shifts) + 2), 4.6))
+    xs = np.arange(len(shifts))
+    for x, (_, s) in zip(xs, shifts.iterrows()):
+        col = colours[s["condition"]]
+        if math.isfinite(s["ic50_fold"]):
+            ax.bar(x, s["ic50_fold"], color=col, width=0.7, bottom=0)
+            lo, hi = s["ic50_fold_lower"], s["ic50_fold_upper"]
+            if math.isfinite(lo) and math.isfinite(hi):
+                ax.errorbar(x, s["ic50_fold"], yerr=[[s["ic50_fold"] - lo], [hi - s["ic50_fold"]]], color="black",
+                            capsize=3, lw=1)
+            ax.text(x, s["ic50_fold"] * 1.04, f"{s['ic50_fold']:.2f}×", ha="center", va="bottom", fontsize=7)
+        else:
+            ax.text(x, 1.0, f"IC50\n{s['ic50_report']}", ha="center", va="bottom", fontsize=7, color=col)
+    ax.axhline(1.0, color="black", lw=0.8)
+    folds = shifts["ic50_fold_upper"].where(np.isfinite(shifts["ic50_fold_upper"]), shifts["ic50_fold"])
+    if np.nanmax(folds.to_numpy(dtype=float), initial=1.0) > 20:  # log only when folds span decades
+        ax.set_yscale("log")
+        _plain_log_ticks(ax.yaxis)
+        scale = "log scale"
+    else:
+        ax.set_ylim(0, 1.12 * np.nanmax(folds.to_numpy(dtype=float), initial=1.0))
+        scale = "1 = no shift"
+    ax.set_xticks(xs, shifts["condition"], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(f"IC50 fold change vs '{control}' ({scale})")
+    ax.grid(alpha=0.3, axis="y", which="both")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_reversal(curves: pd.DataFrame, title: str | None = None):
+    """Fraction of the EV-induced IC50 shift reversed against intervention dose, one line per intervention.
+
+    ``curves`` has columns intervention, unit, dose, fraction_reversed, ic50_fold (from
+    :func:`sim.analyses.dose_response.reversal_curves`); the zero dose is drawn at the left edge.
+    """
+    from matplotlib.ticker import NullFormatter
+
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    units = sorted(set(curves["unit"]))
+    ticks: dict = {}
+    for i, (name, sub) in enumerate(curves.groupby(["intervention", "reference"], sort=False)):
+        name = f"{name[0]} on '{name[1]}'"
+        sub = sub.sort_values("dose")
+        positive = sub[sub["dose"] > 0]["dose"]
+        x = sub["dose"].where(sub["dose"] > 0, positive.min() / 3 if len(positive) else 1.0)
+        col = plt.cm.Dark2(i % 8)
+        unit = sub["unit"].iloc[0]
+        axes[0].plot(x, sub["fraction_reversed"], "o-", color=col, label=name)
+        axes[1].plot(x, sub["ic50_fold"], "o-", color=col, label=name)
+        ticks.update(zip(x, sub["dose"]))
+    axes[0].axhline(0, color="black", lw=0.8)
+    axes[0].axhline(1, color="grey", lw=0.8, ls="--")
+    axes[0].set_ylabel("fraction of the CAF-EV IC50 shift reversed")
+    axes[1].axhline(1, color="grey", lw=0.8, ls="--")
+    axes[1].set_ylabel("IC50 fold change vs no-EV control")
+    for a in axes:
+        a.set_xscale("log")
+        a.set_xticks(list(ticks), [f"{d:g}" for d in ticks.values()])
+        a.xaxis.set_minor_formatter(NullFormatter())
+        a.set_xlabel(f"intervention dose ({', '.join(units)}; 0 = the EV condition alone)")
+        a.grid(alpha=0.3, which="both")
+        a.legend(fontsize=8, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
