@@ -2,7 +2,8 @@
 
 Usage::
 
-    cafev run experiments/pdac_gem_timecourse.toml [-o DIR] [--quick]
+    cafev run experiments/gw4869_reversal.toml [-o DIR] [--quick]
+    cafev fit plate.csv [-o DIR] [--control dose0|COUNT]
     cafev list [scenarios|interventions|drugs|cargo|parameters|genes]
     cafev export-sbml pdac_gem -o pdac_gem.xml
 """
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("spec", help="path to experiments/<name>.toml")
     p_run.add_argument("-o", "--out", help="output folder (default results/<experiment>)")
     p_run.add_argument("--quick", action="store_true", help="fewer output points, for smoke tests")
+    p_fit = sub.add_parser("fit", help="fit measured dose-response data (CSV: condition, dose, response)")
+    p_fit.add_argument("data", help="CSV with columns condition, dose, response (optional replicate)")
+    p_fit.add_argument("-o", "--out", help="output folder (default results/fit_<file stem>)")
+    p_fit.add_argument("--control", help="raw counts: 'dose0' (each condition's dose-0 mean) or a control count")
     p_list = sub.add_parser("list", help="list scenarios, interventions, drugs, cargo, parameters or genes")
     p_list.add_argument("what", nargs="?", choices=LISTS, default="scenarios")
     p_exp = sub.add_parser("export-sbml", help="write a scenario's model as SBML Level 3")
@@ -64,6 +69,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(result.summary.to_string(index=False))
             print("\nwrote:")
             for f in result.files:
+                print(f"  {f}")
+        elif args.command == "fit":
+            from sim.plate import run_fit
+
+            fits, files = run_fit(args.data, args.out, args.control)
+            shown = fits[["condition", "ic50", "ic50_se", "hill", "bottom", "top", "ic50_report", "status"]]
+            with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
+                print(shown.to_string(index=False))
+            print("\nwrote:")
+            for f in files:
                 print(f"  {f}")
         elif args.command == "list":
             with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
