@@ -74,8 +74,8 @@ class AssayProtocol:
         self.engine = engine
         self.pretreatment_h = float(pretreatment_h)
         self.steady_state_h = float(steady_state_h)
-        self._steady: dict[tuple, dict[str, float]] = {}
-        self._pretreated: dict[tuple, dict[str, float]] = {}
+        self._steady = engine.cache.setdefault("steady_cells", {})  # shared by every protocol on this engine
+        self._pretreated = engine.cache.setdefault("pretreated", {})
         self.population = [s for s in POPULATION_SPECIES if s in engine.species]
 
     def steady_cells(self, values: dict[str, float]) -> dict[str, float]:
@@ -124,6 +124,14 @@ class AssayProtocol:
             raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
         start = self.pretreated(values, pretreatment_h)
         return self.engine.run(values, assay_h, points, selections, start)
+
+    def endpoint(self, values: dict[str, float], assay_h: float, selections: list[str],
+                 pretreatment_h: float | None = None) -> np.ndarray:
+        """Values of ``selections`` (checked by the caller) at the end of the drug phase, as an array."""
+        if not (math.isfinite(assay_h) and assay_h > 0):
+            raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
+        start = self.pretreated(values, pretreatment_h)
+        return self.engine.simulate_array(values, assay_h, 2, selections, start)[-1, 1:]
 
     def pretreatment_course(self, values: dict[str, float], points: int, selections,
                             pretreatment_h: float | None = None) -> pd.DataFrame | None:

@@ -18,6 +18,16 @@ A spec names a scenario, its conditions and an analysis::
     name = "control"
     ...                                   # fields of sim.conditions.Condition
 
+or, for ``analysis = "dose_response"``, a ``[dose_response]`` table (all optional)::
+
+    [dose_response]
+    n_doses = 12                          # log-spaced grid around the drug's reference IC50 (or min_dose/max_dose,
+    doses = [0.001, 0.01, 0.1, 1]         #  or explicit doses in uM)
+    assay_time_h = 72                     # drug exposure
+    pretreatment_h = 48                   # EVs and interventions before the drug
+    control = "control"                   # default: the first condition with no EVs and no intervention
+    references = { "CAF-EV + X" = "CAF-EV" }   # default: the plain condition with the same EV exposure
+
 Errors name the file and the key path (e.g. ``conditions[2].dose``) with what was expected and what was found.
 """
 from __future__ import annotations

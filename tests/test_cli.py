@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from sim.cli import main
 
@@ -13,20 +14,43 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_readme_main_job_quick(tmp_path, capsys):
     readme = (ROOT / "README.md").read_text()
-    spec = "experiments/pdac_gem_timecourse.toml"
+    spec = "experiments/gw4869_reversal.toml"
     assert f"cafev run {spec}" in readme  # the README's main command is the one tested here
     assert main(["run", str(ROOT / spec), "--quick", "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "CAF-EV (co-culture)" in out and "wrote:" in out
-    table = pd.read_csv(tmp_path / "timecourse.csv")
-    assert {"condition", "time_h", "PTEN", "pAKT", "N_cancer"} <= set(table.columns)
-    assert table["condition"].nunique() == 5 and len(table) == 5 * 13
+    assert "CAF-EV + GW4869 10 uM" in out and "ic50_fold" in out and "wrote:" in out
+    table = pd.read_csv(tmp_path / "dose_response.csv")
+    assert {"condition", "dose_uM", "viability", "gr", "PTEN", "pAKT"} <= set(table.columns)
+    assert table["condition"].nunique() == 13 and len(table) == 13 * (6 + 1)  # quick: 6 doses + drug-free
+    shifts = pd.read_csv(tmp_path / "shifts.csv").set_index("condition")
+    assert shifts.loc["CAF-EV low (1:1)", "ic50_fold"] > 1.3  # the CAF-EV shift the main job is about
+    fits = pd.read_csv(tmp_path / "fits.csv")
+    assert {"condition", "bottom", "top", "ic50", "hill", "ic50_se", "status", "gr50"} <= set(fits.columns)
     meta = json.loads((tmp_path / "metadata.json").read_text())
-    assert len(meta["model"]["sha256"]) == 64 and meta["seed"] == 0
+    assert len(meta["model"]["sha256"]) == 64 and meta["seed"] == 0 and len(meta["doses_uM"]) == 6
     assert meta["versions"]["libroadrunner"] != "not installed"
     assert meta["spec"]["experiment"]["scenario"] == "pdac_gem"
-    png = (tmp_path / "timecourse.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20000
+    for png in ("dose_response.png", "ic50_shift.png", "reversal.png"):
+        data = (tmp_path / png).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000, png
+
+
+def test_timecourse_job_quick(tmp_path, capsys):
+    spec = "experiments/pdac_gem_timecourse.toml"
+    assert main(["run", str(ROOT / spec), "--quick", "-o", str(tmp_path)]) == 0
+    assert "CAF-EV (co-culture)" in capsys.readouterr().out
+    table = pd.read_csv(tmp_path / "timecourse.csv")
+    assert table["condition"].nunique() == 5 and len(table) == 5 * 13
+    assert (tmp_path / "timecourse.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "experiments").glob("*_dose_response.toml"))
+                         + ["gw4869_coculture_vs_addition.toml"])
+def test_every_dose_response_experiment_runs_quick(spec, tmp_path):
+    assert main(["run", str(ROOT / "experiments" / spec), "--quick", "-o", str(tmp_path)]) == 0
+    shifts = pd.read_csv(tmp_path / "shifts.csv")
+    assert (shifts["status"] == "ok").all(), shifts[["condition", "status"]]
+    assert (tmp_path / "dose_response.png").exists() and (tmp_path / "ic50_shift.png").exists()
 
 
 def test_every_experiment_file_validates():

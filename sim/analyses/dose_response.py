@@ -25,10 +25,11 @@ from sim.conditions import Condition
 from sim.engines.ode import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.fit import fit_ll4
-from sim.gr import fit_gr, gr_values
+from sim.gr import GRFit, fit_gr, gr_values
 from sim.protocol import AssayProtocol
 
 KEY_SPECIES = ("PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a")
+MIN_CONTROL_GROWTH = 1.25  # drug-free cells must grow >= 1.25-fold (a third of a doubling) for GR metrics
 DECADES_BELOW, DECADES_ABOVE = 2.0, 2.5  # default grid: reference IC50 x 10^-2 .. 10^2.5 (room for 10-fold shifts)
 
 
@@ -104,14 +105,12 @@ def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=
     for cond, vals in zip(conditions, values):
         hours = cond.assay_time_h or assay_h
         start = vals.get("seeding_density", seeding)
-        control = protocol.run({**vals, "drug_ext": 0.0}, hours, 2, selections).iloc[-1]
+        control = protocol.endpoint({**vals, "drug_ext": 0.0}, hours, selections)
         for dose in np.concatenate([[0.0], doses]):
-            end = control if dose == 0 else protocol.run({**vals, "drug_ext": float(dose)}, hours, 2,
-                                                         selections).iloc[-1]
+            end = control if dose == 0 else protocol.endpoint({**vals, "drug_ext": float(dose)}, hours, selections)
             rows.append({"condition": cond.name, "drug": cond.drug or model.drug, "dose_uM": float(dose),
-                         "viability": end["N_cancer"] / control["N_cancer"], "cells_start": start,
-                         "cells_end": end["N_cancer"], "cells_control": control["N_cancer"],
-                         **{s: end[s] for s in species}})
+                         "viability": end[0] / control[0], "cells_start": start, "cells_end": end[0],
+                         "cells_control": control[0], **dict(zip(species, end[1:]))})
         if progress:
             progress(cond.name)
     table = pd.DataFrame(rows)
@@ -125,7 +124,9 @@ def fit_curves(table: pd.DataFrame, response: str = "viability") -> pd.DataFrame
     Returns one row per condition: the :class:`sim.fit.LL4Fit` columns, ``auc`` (mean viability over the log10
     dose range, trapezoid rule; 1 = no effect), ``emax`` (viability at the highest dose) and the GR metrics
     (``gr50``, ``grmax``, ``grinf``, ``gec50``, ``h_gr``, ``gr_aoc``, ``gr_status``). Never raises for a curve
-    that cannot be fitted; ``status`` and ``gr_status`` say why.
+    that cannot be fitted; ``status`` and ``gr_status`` say why (``control_not_growing``: the condition's
+    drug-free cells grew less than ``MIN_CONTROL_GROWTH``-fold, e.g. under a toxic erastin dose, so GR values
+    are not defined).
     """
     rows = []
     for name, sub in table.groupby("condition", sort=False):
@@ -137,7 +138,11 @@ def fit_curves(table: pd.DataFrame, response: str = "viability") -> pd.DataFrame
         auc = float(np.trapezoid(v, lx) / (lx[-1] - lx[0])) if len(lx) > 1 else math.nan
         row = {"condition": name, **fit.as_row(), "auc": auc, "emax": float(v[-1])}
         if "gr" in sub:
-            row.update(fit_gr(pos["dose_uM"].to_numpy(), pos["gr"].to_numpy()).as_row())
+            growth = float(sub["cells_control"].iloc[0] / sub["cells_start"].iloc[0])
+            if growth >= MIN_CONTROL_GROWTH:
+                row.update(fit_gr(pos["dose_uM"].to_numpy(), pos["gr"].to_numpy()).as_row())
+            else:  # GR normalises by the control's growth; without growth it is not defined (Hafner 2016)
+                row.update({k: math.nan for k in GRFit().as_row()}, gr_status="control_not_growing")
         rows.append(row)
     return pd.DataFrame(rows)
 

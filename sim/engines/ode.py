@@ -47,6 +47,7 @@ class OdeEngine:
         self.parameters = set(self.rr.model.getGlobalParameterIds())
         self._changed: dict[str, float] = {}
         self.runs = 0
+        self.cache: dict[str, dict] = {}  # shared phases of sim.protocol, valid for this compiled model
 
     def check_selection(self, names) -> list[str]:
         """Return ``names`` if each is a species or parameter of the model, else raise UnknownNameError."""
@@ -72,6 +73,16 @@ class OdeEngine:
         SimulationError
             CVODE failure or non-finite output.
         """
+        selections = self.check_selection(selections or self.species)
+        data = self.simulate_array(values, end_time, points, selections, start)
+        return pd.DataFrame(data, columns=["time"] + selections)
+
+    def simulate_array(self, values: dict[str, float], end_time: float, points: int, selections: list[str],
+                       start: dict[str, float] | None = None) -> np.ndarray:
+        """As :meth:`run` but returns the raw array (time + ``selections``, already checked) without a table.
+
+        The fast path for many short runs (a dose grid); same checks on the values and the output.
+        """
         if not (math.isfinite(end_time) and end_time > 0):
             raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {end_time}.")
         if points < 2:
@@ -91,17 +102,15 @@ class OdeEngine:
         rr.reset()
         if start:
             self._set_species(start)
-        selections = self.check_selection(selections or self.species)
         try:
-            out = rr.simulate(0.0, float(end_time), int(points), ["time"] + selections)
+            out = rr.simulate(0.0, float(end_time), int(points), ["time"] + list(selections))
         except RuntimeError as exc:
             raise SimulationError(f"CVODE failed for model '{self.model.name}': {exc}") from None
         data = np.asarray(out)
         if not np.all(np.isfinite(data)):
             raise SimulationError(f"The simulation of model '{self.model.name}' returned non-finite values.")
         self.runs += 1
-        return pd.DataFrame(data, columns=["time"] + selections)
-
+        return data
 
     def _set_species(self, start: dict[str, float]) -> None:
         model = self.rr.model
@@ -111,6 +120,7 @@ class OdeEngine:
             state[index[name]] = v
         model.setFloatingSpeciesConcentrations(state)
         self.rr.getIntegrator().restart(0.0)  # CVODE must re-read the state it integrates from
+
     @property
     def _species_index(self) -> dict[str, int]:
         if not hasattr(self, "_index"):
