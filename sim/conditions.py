@@ -201,3 +201,14 @@ class Condition(BaseModel):
                 raise InvalidValueError(f"{where}: parameter '{p}' must be finite. Got {v}.")
             out[p] = float(v)
         return out
+
+
+def condition_list(conditions) -> list[Condition]:
+    """One condition or a sequence of them, as a list with unique names (else InvalidValueError)."""
+    if isinstance(conditions, Condition):
+        conditions = [conditions]
+    names = [c.name for c in conditions]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InvalidValueError(f"Condition names must be unique; repeated: {', '.join(dupes)}.")
+    return list(conditions)

@@ -104,6 +104,12 @@ class LL4Fit:
     bottom_se: float = math.nan
     top_se: float = math.nan
     ic50_se: float = math.nan
+    hill_lower: float = math.nan
+    hill_upper: float = math.nan
+    bottom_lower: float = math.nan
+    bottom_upper: float = math.nan
+    top_lower: float = math.nan
+    top_upper: float = math.nan
     ic50_lower: float = math.nan
     ic50_upper: float = math.nan
     ic50_abs: float = math.nan
@@ -225,8 +231,11 @@ def _covariance(out: LL4Fit, theta: np.ndarray, x: np.ndarray, y: np.ndarray, rs
 def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None:
     """Set the absolute IC50, the CIs, ``status`` and ``reason``."""
     tq = stats.t.ppf(0.5 + level / 2, out.df) if out.df > 0 else math.nan
-    if out.covariance is not None:
-        out.ic50_lower, out.ic50_upper = out.ic50 - tq * out.ic50_se, out.ic50 + tq * out.ic50_se
+    if out.covariance is not None:  # Wald intervals on n - 4 df, as drc's confint
+        for p in PARAMS:
+            est, se = getattr(out, p), getattr(out, f"{p}_se")
+            setattr(out, f"{p}_lower", est - tq * se)
+            setattr(out, f"{p}_upper", est + tq * se)
     lo_dose, hi_dose = out.min_dose, out.max_dose
     fitted = out.predict(np.array([lo_dose, hi_dose]))
     if abs(fitted[0] - fitted[1]) < FLAT_RANGE:
@@ -269,3 +278,43 @@ def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None
 def _x_at(theta: np.ndarray, level: float) -> float:
     b, c, d, e = theta
     return e * ((d - c) / (level - c) - 1.0) ** (1.0 / b)
+
+
+class LL4:
+    """drc's LL.4 as an estimator: settings in the constructor, work in :meth:`fit`, results as attributes.
+
+    Parameters
+    ----------
+    response_at : float
+        Response level of the absolute IC50 (0.5 for viability fractions).
+    level : float
+        Confidence level of the intervals.
+
+    Attributes (after ``fit``)
+    --------------------------
+    hill_, bottom_, top_, ic50_ : float
+        drc's b, c, d, e; ``*_se_`` their standard errors; ``ic50_abs_`` the absolute IC50.
+    status_, reason_ : str
+        Whether the IC50 can be trusted, and why not.
+    result_ : LL4Fit
+        Everything, with :meth:`LL4Fit.as_row` for a table row.
+
+    Examples
+    --------
+    >>> LL4().fit([0, 0.01, 0.1, 1, 10], [1.0, 0.98, 0.7, 0.2, 0.05]).ic50_  # doctest: +SKIP
+    """
+
+    def __init__(self, response_at: float = 0.5, level: float = 0.95):
+        self.response_at = response_at
+        self.level = level
+
+    def fit(self, dose, response) -> "LL4":
+        """Fit one curve; return self."""
+        self.result_ = fit_ll4(dose, response, self.response_at, self.level)
+        for name, value in self.result_.as_row().items():
+            setattr(self, f"{name}_", value)
+        return self
+
+    def predict(self, dose):
+        """Fitted response at ``dose``."""
+        return self.result_.predict(dose)

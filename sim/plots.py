@@ -53,26 +53,33 @@ def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", 
     """
     plt = _plt()
     has_gr = "gr" in table and "gr50" in fits
-    fig, axes = plt.subplots(1, 2 if has_gr else 1, figsize=(12 if has_gr else 6.5, 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, 2 if has_gr else 1, figsize=(11 if has_gr else 6, 4.6), squeeze=False)
     axes = axes[0]
     colours = condition_colours(fits["condition"])
     pos = table[table["dose_uM"] > 0]
     grid = np.logspace(math.log10(pos["dose_uM"].min()), math.log10(pos["dose_uM"].max()), 200)
     unit = f"{drug} dose (µM)" if drug else "dose (µM)"
+    handles, labels = [], []
     for _, f in fits.iterrows():
         sub = pos[pos["condition"] == f["condition"]]
         col = colours[f["condition"]]
-        label = f"{f['condition']} (IC50 {f['ic50_report']})"
         axes[0].plot(sub["dose_uM"], sub[response], "o", color=col, ms=4, alpha=0.8)
         if math.isfinite(f["ic50"]):
-            axes[0].plot(grid, ll4(grid, f["hill"], f["bottom"], f["top"], f["ic50"]), "-", color=col, lw=1.6,
-                         label=label)
+            line, = axes[0].plot(grid, ll4(grid, f["hill"], f["bottom"], f["top"], f["ic50"]), "-", color=col,
+                                 lw=1.6)
+            label = f"{f['condition']}: IC50 {f['ic50_report']}"
         else:
-            axes[0].plot([], [], "o", color=col, label=f"{f['condition']} (not fitted: {f['status']})")
+            line, = axes[0].plot([], [], "o", color=col)
+            label = f"{f['condition']}: not fitted ({f['status']})"
         if has_gr:
-            axes[1].plot(sub["dose_uM"], sub["gr"], "o", color=col, ms=4, alpha=0.8)
-            axes[1].plot(grid, gr_curve(grid, f), "-", color=col, lw=1.6,
-                         label=f"{f['condition']} (GR50 {_fmt(f['gr50'])})")
+            if f.get("gr_status") == "control_not_growing":
+                label += "; GR n/a (control not growing)"
+            else:
+                axes[1].plot(sub["dose_uM"], sub["gr"], "o", color=col, ms=4, alpha=0.8)
+                axes[1].plot(grid, gr_curve(grid, f), "-", color=col, lw=1.6)
+                label += f"; GR50 {_fmt(f['gr50'])}"
+        handles.append(line)
+        labels.append(label)
     axes[0].axhline(0.5, color="grey", lw=0.8, ls=":")
     axes[0].set_ylabel("relative viability (fraction of drug-free control)")
     if has_gr:
@@ -84,11 +91,12 @@ def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", 
         a.set_xscale("log")
         a.set_xlabel(unit)
         a.grid(alpha=0.3, which="both")
-        a.legend(fontsize=7, frameon=False)
     axes[0].set_ylim(bottom=min(0, axes[0].get_ylim()[0]))
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.93), fontsize=8, frameon=False,
+               title=f"condition: IC50{' (µM)' if drug else ''}{'; GR50' if has_gr else ''}", title_fontsize=8)
     return fig
 
 
@@ -97,7 +105,7 @@ def _fmt(v) -> str:
         return v
     if v is None or not math.isfinite(v):
         return "> max" if v == math.inf else "< min" if v == -math.inf else "n/a"
-    return f"{v:.3g} µM"
+    return f"{v:.3g}"
 
 
 def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None):
@@ -153,7 +161,6 @@ def plot_reversal(curves: pd.DataFrame, title: str | None = None):
         positive = sub[sub["dose"] > 0]["dose"]
         x = sub["dose"].where(sub["dose"] > 0, positive.min() / 3 if len(positive) else 1.0)
         col = plt.cm.Dark2(i % 8)
-        unit = sub["unit"].iloc[0]
         axes[0].plot(x, sub["fraction_reversed"], "o-", color=col, label=name)
         axes[1].plot(x, sub["ic50_fold"], "o-", color=col, label=name)
         ticks.update(zip(x, sub["dose"]))

@@ -117,7 +117,7 @@ class ExperimentSpec(BaseModel):
         dr = self.dose_response
         for label, name in [("dose_response.control", dr.control)] + [
                 (f"dose_response.references['{k}']", n) for k, n in dr.references.items()] + [
-                (f"dose_response.references key", k) for k in dr.references]:
+                ("dose_response.references key", k) for k in dr.references]:
             if name is not None and name not in names:
                 close = difflib.get_close_matches(name, names, n=1)
                 hint = f" Did you mean '{close[0]}'?" if close else ""

@@ -21,9 +21,10 @@ def test_readme_main_job_quick(tmp_path, capsys):
     assert "CAF-EV + GW4869 10 uM" in out and "ic50_fold" in out and "wrote:" in out
     table = pd.read_csv(tmp_path / "dose_response.csv")
     assert {"condition", "dose_uM", "viability", "gr", "PTEN", "pAKT"} <= set(table.columns)
-    assert table["condition"].nunique() == 13 and len(table) == 13 * (6 + 1)  # quick: 6 doses + drug-free
+    assert table["condition"].nunique() == 14 and len(table) == 14 * (6 + 1)  # quick: 6 doses + drug-free
     shifts = pd.read_csv(tmp_path / "shifts.csv").set_index("condition")
     assert shifts.loc["CAF-EV low (1:1)", "ic50_fold"] > 1.3  # the CAF-EV shift the main job is about
+    assert shifts.loc["GW4869 20 uM alone", "ic50_fold"] == pytest.approx(1.0, abs=1e-3)  # acts on CAFs only
     fits = pd.read_csv(tmp_path / "fits.csv")
     assert {"condition", "bottom", "top", "ic50", "hill", "ic50_se", "status", "gr50"} <= set(fits.columns)
     meta = json.loads((tmp_path / "metadata.json").read_text())

@@ -87,3 +87,19 @@ def test_bad_input_is_an_error():
         fit_ll4([1, 2, 3], [1, 2])
     with pytest.raises(InvalidValueError, match="'dose' must be a finite number >= 0"):
         fit_ll4([-1, 1, 2, 3, 4], [1, 1, 1, 1, 1])
+
+
+def test_estimator_attributes_and_confidence_intervals():
+    from scipy import stats
+
+    from sim.fit import LL4
+
+    data = pd.read_csv(DATA / "ryegrass.csv")
+    est = LL4().fit(data["dose"], data["response"])
+    exp = EXPECTED["ryegrass"]
+    assert est.ic50_ == pytest.approx(exp["e"], rel=1e-4) and est.hill_se_ == pytest.approx(exp["b_se"], rel=1e-3)
+    tq = stats.t.ppf(0.975, exp["df"])  # drc confint: estimate +/- t(0.975, df) * SE
+    for drc, ours in NAMES.items():
+        assert getattr(est, f"{ours}_lower_") == pytest.approx(exp[drc] - tq * exp[f"{drc}_se"], rel=1e-3)
+        assert getattr(est, f"{ours}_upper_") == pytest.approx(exp[drc] + tq * exp[f"{drc}_se"], rel=1e-3)
+    assert est.status_ == "ok" and est.predict([0.0])[0] == pytest.approx(est.top_)

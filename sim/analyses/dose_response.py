@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.catalogue import load_catalogue
-from sim.conditions import Condition
+from sim.conditions import Condition, condition_list
 from sim.engines.ode import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.fit import fit_ll4
@@ -46,12 +46,7 @@ def dose_grid(drug: str, n: int = 12, low: float | None = None, high: float | No
 
 
 def _check_conditions(conditions) -> list[Condition]:
-    if isinstance(conditions, Condition):
-        conditions = [conditions]
-    names = [c.name for c in conditions]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InvalidValueError(f"Condition names must be unique; repeated: {', '.join(dupes)}.")
+    conditions = condition_list(conditions)
     for c in conditions:
         if c.dose:
             raise InvalidValueError(f"Condition '{c.name}' sets 'dose' = {c.dose:g}, but a dose-response runs the "

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from sim.catalogue import load_catalogue, model_id
-from sim.conditions import Condition
+from sim.conditions import Condition, condition_list
 from sim.engines.ode import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.protocol import AssayProtocol
@@ -64,12 +64,7 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
     pandas.DataFrame
         Columns: condition, drug, dose_uM, ev_mode, time_h, then one column per readout.
     """
-    if isinstance(conditions, Condition):
-        conditions = [conditions]
-    names = [c.name for c in conditions]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InvalidValueError(f"Condition names must be unique; repeated: {', '.join(dupes)}.")
+    conditions = condition_list(conditions)
     cat = load_catalogue()
     engine = engine_for(model)
     readouts = engine.check_selection(list(readouts or default_readouts(model)))
