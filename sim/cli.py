@@ -4,6 +4,8 @@ Usage::
 
     cafev run experiments/gw4869_reversal.toml [-o DIR] [--quick]
     cafev fit plate.csv [-o DIR] [--control dose0|COUNT]
+    cafev attractors model.bnet|model.sbml [--update async|sync] [--fix NODE=0 ...] [-o DIR]
+    cafev compare pdac_gem [-o DIR]
     cafev list [scenarios|interventions|drugs|cargo|parameters|genes]
     cafev export-sbml pdac_gem -o pdac_gem.xml
 """
@@ -14,7 +16,7 @@ import sys
 
 import pandas as pd
 
-from sim.errors import CafevError
+from sim.errors import CafevError, InvalidValueError
 
 LISTS = ("scenarios", "interventions", "drugs", "cargo", "parameters", "genes")
 
@@ -41,6 +43,50 @@ def _list(what: str) -> pd.DataFrame:
     return pd.DataFrame([{k: r[k] for k in ("name", "value", "unit", "meaning")} for r in cat.parameters.values()])
 
 
+def _fixes(items: list[str]) -> dict[str, int]:
+    fixed = {}
+    for item in items:
+        node, sep, value = item.partition("=")
+        if not sep or value.strip() not in ("0", "1") or not node.strip():
+            raise InvalidValueError(f"--fix takes NODE=0 or NODE=1. Got {item!r}.")
+        fixed[node.strip()] = int(value)
+    return fixed
+
+
+def _attractors(args) -> None:
+    from pathlib import Path
+
+    from sim.engines.boolean import attractors, load_network, summary_line
+    from sim.results import RESULTS_DIR, write_table
+
+    fixed = _fixes(args.fix)
+    network = load_network(args.model)
+    network.fixed(fixed)  # unknown nodes fail here, before any analysis
+    table = attractors(network, args.update, fixed)
+    folder = Path(args.out) if args.out else RESULTS_DIR / f"attractors_{Path(args.model).stem}"
+    path = write_table(table, folder / "attractors.csv")
+    print(summary_line(table))
+    print(f"wrote:\n  {path}")
+
+
+def _compare(args) -> None:
+    from pathlib import Path
+
+    from sim.analyses.compare import compare
+    from sim.catalogue import load_catalogue
+    from sim.results import RESULTS_DIR, write_table
+
+    load_catalogue().scenario(args.scenario)  # unknown scenario: did-you-mean before any work
+    table = compare(args.scenario)
+    shown = table[["question", "ode_ic50_fold", "ode_direction", "boolean_death", "boolean_direction", "agree"]]
+    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
+        print(shown.to_string(index=False))
+    for _, row in table[~table["agree"]].iterrows():
+        print(f"disagreement ({row['question']}): {row['explanation']}")
+    folder = Path(args.out) if args.out else RESULTS_DIR / f"compare_{args.scenario}"
+    print(f"{int(table['agree'].sum())}/{len(table)} agree\nwrote:\n  {write_table(table, folder / 'compare.csv')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``cafev`` console command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="cafev", description="Simulate CAF-EV-mediated therapy resistance.")
@@ -53,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     p_fit.add_argument("data", help="CSV with columns condition, dose, response (optional replicate)")
     p_fit.add_argument("-o", "--out", help="output folder (default results/fit_<file stem>)")
     p_fit.add_argument("--control", help="raw counts: 'dose0' (each condition's dose-0 mean) or a control count")
+    p_att = sub.add_parser("attractors", help="attractors of a Boolean network (.bnet or SBML-qual)")
+    p_att.add_argument("model", help="a .bnet or .sbml/.xml (SBML-qual) file")
+    p_att.add_argument("--update", choices=("async", "sync"), default="async")
+    p_att.add_argument("--fix", action="append", default=[], metavar="NODE=0|1", help="hold a node (repeatable)")
+    p_att.add_argument("-o", "--out", help="output folder (default results/attractors_<model>)")
+    p_cmp = sub.add_parser("compare", help="ODE vs Boolean agreement for a scenario preset")
+    p_cmp.add_argument("scenario")
+    p_cmp.add_argument("-o", "--out", help="output folder (default results/compare_<scenario>)")
     p_list = sub.add_parser("list", help="list scenarios, interventions, drugs, cargo, parameters or genes")
     p_list.add_argument("what", nargs="?", choices=LISTS, default="scenarios")
     p_exp = sub.add_parser("export-sbml", help="write a scenario's model as SBML Level 3")
@@ -80,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
             print("\nwrote:")
             for f in files:
                 print(f"  {f}")
+        elif args.command == "attractors":
+            _attractors(args)
+        elif args.command == "compare":
+            _compare(args)
         elif args.command == "list":
             with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
                 print(_list(args.what).to_string(index=False))

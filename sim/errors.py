@@ -78,3 +78,7 @@ class SpecError(CafevError):
 
 class SimulationError(CafevError):
     """The integrator failed or returned non-finite values."""
+
+
+class RuleSyntaxError(CafevError, ValueError):
+    """A Boolean rule or network file that cannot be parsed (names the file, line and token)."""

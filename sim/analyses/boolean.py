@@ -1,0 +1,126 @@
+"""Boolean analyses of a scenario: attractors under each condition, MaBoSS death probabilities, dose-response,
+knockout x condition outcome tables and the agreement with the ODE model.
+
+Protocol (the logical counterpart of :mod:`sim.protocol`): the cell starts in the drug-free steady state of its
+condition (EVs, cargo and interventions already acting), then the drug is switched on. In MaBoSS the drug enters as
+the up-rate of ``Drug_in`` (dose / the drug's reference IC50, per h; down-rate 1/h) and death as slow commitment
+rates of ``Apoptosis`` and ``Ferroptosis`` (``DEATH_RATE``), so the probability of ``Death`` after the assay time
+is graded in dose. A condition's partial effects are a weighted mixture of settings (:mod:`sim.boolean.conditions`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.boolean.conditions import condition_settings, network_path
+from sim.boolean.network import BooleanNetwork, load_bnet
+from sim.catalogue import load_catalogue
+from sim.engines import boolean as engine
+from sim.engines.maboss import simulate
+from sim.errors import SimulationError
+
+DEATH_RATE = 0.01  # 1/h: commitment of an active caspase-9 or lipid-ROS state to death; gives a no-EV death
+# probability of ~0.5 at the reference IC50 after 72 h (the ODE calibration point, drugs.tsv ic50_ref_uM)
+OUTCOME_NODES = ("Death", "Apoptosis", "Ferroptosis", "AKT", "STAT3", "LipidROS", "CASP9")
+
+
+def cafev_network() -> BooleanNetwork:
+    """The CAF-EV logical model (models/boolean/cafev.bnet)."""
+    return load_bnet(network_path())
+
+
+def steady_state(network: BooleanNetwork, fixed: dict, max_steps: int = 500) -> dict:
+    """Drug-free starting state: synchronous updates from all-off (inputs as ``fixed``) until nothing changes.
+
+    Raises
+    ------
+    SimulationError
+        The updates cycle instead of settling (no unique drug-free steady state).
+    """
+    state = np.array([[bool(fixed.get(n, 0)) for n in network.nodes]])
+    net = network.fixed(fixed)
+    for _ in range(max_steps):
+        nxt = net.step_all(state)
+        if np.array_equal(nxt, state):
+            return {n: int(v) for n, v in zip(network.nodes, state[0])}
+        state = nxt
+    raise SimulationError(f"The drug-free state of network '{network.name}' under {fixed} does not settle.")
+
+
+def _rates(network: BooleanNetwork, dose: float, reference_ic50: float) -> dict:
+    rates = {"Drug_in": (dose / reference_ic50, 1.0)}
+    for node in ("Apoptosis", "Ferroptosis"):
+        if node in network.rules:
+            rates[node] = (DEATH_RATE, 1.0)
+    return rates
+
+
+def death_probability(network, scenario: str, condition, dose: float | None = None, assay_h: float = 72.0,
+                      samples: int = 4000, seed: int = 0, trajectories: bool = False):
+    """Probability that a cell has died after ``assay_h`` of drug, averaged over the condition's mixture.
+
+    ``dose`` defaults to the drug's reference IC50 (drugs.tsv). With ``trajectories`` returns (probability, table of
+    node probabilities over time averaged over the mixture).
+    """
+    cat = load_catalogue()
+    drug = cat.drug(condition.drug or cat.scenario(scenario)["drug"])
+    dose = drug["ic50_ref_uM"] if dose is None else dose
+    total, traj = 0.0, None
+    for setting in condition_settings(condition, network, scenario):
+        start = steady_state(network, {**setting.fixed, "Drug": 0})
+        start.update({k: v for k, v in setting.fixed.items()})  # the drug and the fixed nodes from t = 0
+        net = network.fixed({k: v for k, v in setting.fixed.items() if k not in network.inputs})
+        result = simulate(net, start, _rates(network, dose, drug["ic50_ref_uM"]), max_time=assay_h,
+                          time_tick=assay_h / 36, samples=samples, seed=seed)
+        total += setting.weight * result.final["Death"]
+        if trajectories:
+            part = result.trajectories[[n for n in OUTCOME_NODES if n in result.trajectories]] * setting.weight
+            traj = part if traj is None else traj.add(part, fill_value=0.0)
+    return (float(total), traj) if trajectories else float(total)
+
+
+def condition_attractors(network, scenario: str, condition) -> pd.DataFrame:
+    """Asynchronous attractors reached from the drug-on start of the condition's main setting (effective
+    interventions), with the condition name; ``Death`` = 0 rows are survival attractors."""
+    import biodivine_aeon as ba
+
+    settings = condition_settings(condition, network, scenario)
+    main = max(settings, key=lambda s: (sum(s.fixed.values()), s.weight))
+    start = steady_state(network, {**main.fixed, "Drug": 0})
+    start.update(main.fixed)
+    net = network.fixed({k: v for k, v in main.fixed.items()})
+    graph = ba.AsynchronousGraph(engine._aeon(net))
+    reach = ba.Reachability.reach_fwd(graph, graph.mk_subspace({n: bool(v) for n, v in start.items()}))
+    patterns = [(a.vertices().cardinality(), dict(a.vertices().enclosing_named_subspace()))
+                for a in ba.Attractors.attractors(graph, reach)]
+    table = engine.attractor_table(network, patterns, "async")
+    table.insert(0, "condition", condition.name)
+    table.insert(4, "outcome", np.where(table["Death"] == "1", "death", "survival"))
+    return table
+
+
+def outcome_table(network, scenario: str, conditions, knockouts=(), samples: int = 4000, seed: int = 0,
+                  assay_h: float = 72.0) -> pd.DataFrame:
+    """Death probability at the reference dose for every condition x knockout (``"none"`` = wild type)."""
+    rows = []
+    for ko in ("none", *knockouts):
+        for cond in conditions:
+            c = cond if ko == "none" else cond.model_copy(update={"knockouts": [*cond.knockouts, ko]})
+            p = death_probability(network, scenario, c, assay_h=assay_h, samples=samples, seed=seed)
+            rows.append({"knockout": ko, "condition": cond.name, "death_probability": p})
+    return pd.DataFrame(rows)
+
+
+def boolean_dose_response(network, scenario: str, condition, doses, samples: int = 2000, seed: int = 0):
+    """Death probability at each dose (uM) and the dose where it reaches 0.5 (log-interpolated; NaN if never)."""
+    probs = np.array([death_probability(network, scenario, condition, d, samples=samples, seed=seed)
+                      for d in doses])
+    above = np.nonzero(probs >= 0.5)[0]
+    if not len(above) or above[0] == 0:
+        return probs, math.nan
+    i = above[0]
+    lx = np.log10([doses[i - 1], doses[i]])
+    frac = (0.5 - probs[i - 1]) / (probs[i] - probs[i - 1])
+    return probs, float(10 ** (lx[0] + frac * (lx[1] - lx[0])))
