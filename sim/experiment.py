@@ -1,5 +1,6 @@
 """Run an experiment spec end to end: build the scenario, run its analysis, write tables, plots and provenance.
 
+``analysis = "boolean"`` writes attractors.csv, outcomes.csv, probabilities.png (sim.analyses.boolean);
 ``analysis = "timecourse"`` writes timecourse.csv/summary.csv/timecourse.png; ``analysis = "dose_response"`` writes
 dose_response.csv (one row per condition and dose), fits.csv (4PL and GR metrics per condition), shifts.csv (the
 IC50/GR50 shift table; also the summary), dose_response.png, ic50_shift.png and, when an intervention is given at
@@ -69,6 +70,10 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
     if spec.experiment.analysis == "dose_response":
         return _run_dose_response(spec, model, folder, quick)
+    if spec.experiment.analysis == "boolean":
+        from sim.analyses.boolean import run_boolean_experiment
+
+        return ExperimentResult(*run_boolean_experiment(spec, model, folder, quick))
     tc = spec.timecourse
     for cond in spec.conditions:  # every condition checked before any simulation
         cond.values(model)

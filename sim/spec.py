@@ -18,7 +18,9 @@ A spec names a scenario, its conditions and an analysis::
     name = "control"
     ...                                   # fields of sim.conditions.Condition
 
-or, for ``analysis = "dose_response"``, a ``[dose_response]`` table (all optional)::
+or, for ``analysis = "boolean"`` (the logical model, models/boolean/cafev.bnet), a ``[boolean]`` table with
+``assay_time_h``, ``dose`` (default: the drug's reference IC50), ``samples`` (MaBoSS trajectories) and ``knockouts``
+(rows of the knockout x condition table); or, for ``analysis = "dose_response"``, a ``[dose_response]`` table (all optional)::
 
     [dose_response]
     n_doses = 12                          # log-spaced grid around the drug's reference IC50 (or min_dose/max_dose,
@@ -51,7 +53,7 @@ class ExperimentHeader(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     scenario: str
-    analysis: Literal["timecourse", "dose_response"]
+    analysis: Literal["timecourse", "dose_response", "boolean"]
     seed: int = 0
 
 
@@ -100,6 +102,16 @@ class DoseResponseSettings(BaseModel):
         return self
 
 
+class BooleanSettings(BaseModel):
+    """The ``[boolean]`` table: MaBoSS settings and the knockouts of the knockout x condition table."""
+
+    model_config = ConfigDict(extra="forbid")
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    samples: int = Field(default=4000, ge=100, le=1_000_000)
+    knockouts: list[str] = Field(default_factory=list)
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment file."""
 
@@ -107,6 +119,7 @@ class ExperimentSpec(BaseModel):
     experiment: ExperimentHeader
     timecourse: TimecourseSettings = Field(default_factory=TimecourseSettings)
     dose_response: DoseResponseSettings = Field(default_factory=DoseResponseSettings)
+    boolean: BooleanSettings = Field(default_factory=BooleanSettings)
     conditions: list[Condition] = Field(min_length=1)
 
     @model_validator(mode="after")

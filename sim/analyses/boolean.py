@@ -3,12 +3,14 @@ knockout x condition outcome tables and the agreement with the ODE model.
 
 Protocol (the logical counterpart of :mod:`sim.protocol`): the cell starts in the drug-free steady state of its
 condition (EVs, cargo and interventions already acting), then the drug is switched on. In MaBoSS the drug enters as
-the up-rate of ``Drug_in`` (dose / the drug's reference IC50, per h; down-rate 1/h) and death as slow commitment
+the up-rate of ``Drug_in`` (``DRUG_GAIN`` x dose / the drug's reference IC50, per h; down-rate 1/h also
+while the drug is present, so the fraction of time the drug is active is graded in dose) and death as slow commitment
 rates of ``Apoptosis`` and ``Ferroptosis`` (``DEATH_RATE``), so the probability of ``Death`` after the assay time
 is graded in dose. A condition's partial effects are a weighted mixture of settings (:mod:`sim.boolean.conditions`).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -21,8 +23,9 @@ from sim.engines import boolean as engine
 from sim.engines.maboss import simulate
 from sim.errors import SimulationError
 
-DEATH_RATE = 0.01  # 1/h: commitment of an active caspase-9 or lipid-ROS state to death; gives a no-EV death
-# probability of ~0.5 at the reference IC50 after 72 h (the ODE calibration point, drugs.tsv ic50_ref_uM)
+DEATH_RATE = 0.035  # 1/h: commitment of an active caspase-9 or lipid-ROS state to death
+DRUG_GAIN = 0.35  # Drug_in up-rate per (dose / reference IC50), 1/h. With DEATH_RATE: no-EV death probability ~0.5
+# at the reference IC50 after 72 h (the ODE calibration point, drugs.tsv ic50_ref_uM) and near 1 at 100x it
 OUTCOME_NODES = ("Death", "Apoptosis", "Ferroptosis", "AKT", "STAT3", "LipidROS", "CASP9")
 
 
@@ -50,7 +53,7 @@ def steady_state(network: BooleanNetwork, fixed: dict, max_steps: int = 500) -> 
 
 
 def _rates(network: BooleanNetwork, dose: float, reference_ic50: float) -> dict:
-    rates = {"Drug_in": (dose / reference_ic50, 1.0)}
+    rates = {"Drug_in": (DRUG_GAIN * dose / reference_ic50, 1.0, 1.0)}  # on/off balance: P(on) = r / (1 + r)
     for node in ("Apoptosis", "Ferroptosis"):
         if node in network.rules:
             rates[node] = (DEATH_RATE, 1.0)
@@ -124,3 +127,106 @@ def boolean_dose_response(network, scenario: str, condition, doses, samples: int
     lx = np.log10([doses[i - 1], doses[i]])
     frac = (0.5 - probs[i - 1]) / (probs[i] - probs[i - 1])
     return probs, float(10 ** (lx[0] + frac * (lx[1] - lx[0])))
+
+
+def plot_probabilities(trajectories: dict, nodes=("Death", "Apoptosis", "Ferroptosis"), title: str | None = None):
+    """Probability of each node being on over the assay, one panel per node, one line per condition."""
+    from sim.plots import _plt, condition_colours
+
+    plt = _plt()
+    colours = condition_colours(trajectories)
+    fig, axes = plt.subplots(1, len(nodes), figsize=(4.2 * len(nodes) + 2.5, 3.8), squeeze=False)
+    styles = ("-", "--", "-.", ":")  # overlapping curves (e.g. all-zero ones) stay visible
+    for ax, node in zip(axes[0], nodes):
+        for i, (name, traj) in enumerate(trajectories.items()):
+            if node in traj:
+                ax.plot(traj.index, traj[node], color=colours[name], lw=1.8, ls=styles[i % 4], label=name)
+        ax.set_xlabel("time since drug addition (h)")
+        ax.set_ylabel(f"P({node} on) (fraction of cells)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.9), fontsize=8, frameon=False)
+    return fig
+
+
+def plot_death_curves(curves: pd.DataFrame, drug: str, title: str | None = None):
+    """MaBoSS death probability after the assay against dose (log axis), one line per condition."""
+    from sim.plots import _plt, condition_colours
+
+    plt = _plt()
+    colours = condition_colours(curves["condition"])
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    for i, (name, sub) in enumerate(curves.groupby("condition", sort=False)):
+        d50 = sub["death50_uM"].iloc[0]
+        label = f"{name}: 50% death at {d50:.3g} µM" if math.isfinite(d50) else f"{name}: < 50% death"
+        ax.plot(sub["dose_uM"], sub["death_probability"], "o", ls=("-", "--", "-.", ":")[i % 4],
+                color=colours[name], label=label)
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{drug} dose (µM)")
+    ax.set_ylabel("P(Death) after the assay (fraction of cells)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def run_boolean_experiment(spec, model, folder, quick: bool = False):
+    """The ``analysis = "boolean"`` of an experiment spec: attractors, MaBoSS trajectories, knockout x condition
+    outcomes and metadata. Returns (folder, files, main table, summary)."""
+    from sim.results import write_figure, write_metadata, write_table
+
+    settings = spec.boolean
+    network = cafev_network()
+    scenario = spec.experiment.scenario
+    samples = min(settings.samples, 500) if quick else settings.samples
+    for cond in spec.conditions:  # every name checked before any run
+        condition_settings(cond, network, scenario)
+        for ko in settings.knockouts:
+            condition_settings(cond.model_copy(update={"knockouts": [ko]}), network, scenario)
+    seed = spec.experiment.seed
+    attractor_tables, trajectories, summary = [], {}, []
+    for cond in spec.conditions:
+        attractor_tables.append(condition_attractors(network, scenario, cond))
+        p, traj = death_probability(network, scenario, cond, settings.dose, settings.assay_time_h, samples, seed,
+                                    trajectories=True)
+        trajectories[cond.name] = traj
+        summary.append({"condition": cond.name, "death_probability": p,
+                        "attractor_outcome": "/".join(sorted(set(attractor_tables[-1]["outcome"])))})
+    outcomes = outcome_table(network, scenario, spec.conditions, settings.knockouts, samples, seed,
+                             settings.assay_time_h)
+    wide = outcomes.pivot(index="knockout", columns="condition", values="death_probability")
+    wide = wide.reindex(index=["none", *settings.knockouts], columns=[c.name for c in spec.conditions])
+    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)} (Boolean, MaBoSS)"
+    from sim.analyses.dose_response import dose_grid
+
+    drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
+    doses = dose_grid(drug, 5 if quick else 9)
+    curves = []
+    for cond in spec.conditions:
+        probs, d50 = boolean_dose_response(network, scenario, cond, doses, max(200, samples // 4), seed)
+        curves += [{"condition": cond.name, "dose_uM": d, "death_probability": p, "death50_uM": d50}
+                   for d, p in zip(doses, probs)]
+    curves = pd.DataFrame(curves)
+    probabilities = pd.concat({k: v for k, v in trajectories.items()}, names=["condition"]).reset_index()
+    files = [write_table(pd.concat(attractor_tables, ignore_index=True), folder / "attractors.csv"),
+             write_table(outcomes, folder / "outcomes.csv"),
+             write_table(wide.reset_index(), folder / "outcomes_wide.csv"),
+             write_table(probabilities, folder / "probabilities.csv"),
+             write_figure(plot_probabilities(trajectories, title=title), folder / "probabilities.png"),
+             write_table(curves, folder / "dose_response.csv"),
+             write_figure(plot_death_curves(curves, drug, title), folder / "dose_response.png")]
+    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, seed,
+                                {"quick": quick, "boolean_network": str(network_path()),
+                                 "boolean_network_sha256": hashlib.sha256(network_path().read_bytes()).hexdigest(),
+                                 "samples": samples,
+                                 "death_rate_per_h": DEATH_RATE}))
+    summary = pd.DataFrame(summary)
+    return folder, files, outcomes, summary

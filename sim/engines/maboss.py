@@ -39,8 +39,14 @@ def _expr(tree) -> str:
     return "(" + (" & " if kind == "and" else " | ").join(_expr(t) for t in tree[1]) + ")"
 
 
+def _num(x: float) -> str:
+    """A number as MaBoSS reads it: plain decimals (it rejects exponent notation such as 1e-05)."""
+    return f"{float(x):.12f}".rstrip("0").rstrip(".") or "0"
+
+
 def to_bnd(network: BooleanNetwork, rates: dict | None = None) -> str:
-    """MaBoSS network text; ``rates`` maps node -> (rate_up, rate_down) in 1/h (default (1, 1))."""
+    """MaBoSS network text; ``rates`` maps node -> (rate_up, rate_down[, rate_down while the logic is on]) in 1/h
+    (default (1, 1, 0): a node follows its logic)."""
     rates = rates or {}
     lines = []
     for n in network.nodes:
@@ -50,12 +56,13 @@ def to_bnd(network: BooleanNetwork, rates: dict | None = None) -> str:
         if n in network.inputs:
             lines.append(f"Node {n} {{ logic = {n}; rate_up = 0; rate_down = 0; }}")
             continue
-        up, down = rates.get(n, (1.0, 1.0))
-        for r in (up, down):
+        up, down, *on = rates.get(n, (1.0, 1.0))
+        down_on = on[0] if on else 0.0  # a third rate: turn-over while the logic is still true (e.g. drug efflux)
+        for r in (up, down, down_on):
             if not (np.isfinite(r) and r >= 0):  # a negative rate crashes MaBoSS: refuse it here
                 raise InvalidValueError(f"Rates of node '{n}' must be finite and >= 0 per h. Got {up}, {down}.")
-        lines.append(f"Node {n} {{ logic = {_expr(network.rules[n])}; rate_up = @logic ? {up!r} : 0; "
-                     f"rate_down = @logic ? 0 : {down!r}; }}")
+        lines.append(f"Node {n} {{ logic = {_expr(network.rules[n])}; rate_up = @logic ? {_num(up)} : 0; "
+                     f"rate_down = @logic ? {_num(down_on)} : {_num(down)}; }}")
     return "\n".join(lines) + "\n"
 
 
@@ -95,8 +102,10 @@ def simulate(network: BooleanNetwork, initial: dict, rates: dict | None = None, 
     istates = []
     for n in network.nodes:
         p = float(initial.get(n, 0.0))
-        istates.append(f"{n}.istate = {int(p)};" if p in (0.0, 1.0) else f"[{n}].istate = {p!r}[1], {1 - p!r}[0];")
-    cfg = "\n".join(istates) + (f"\ntime_tick = {time_tick!r};\nmax_time = {max_time!r};\nsample_count = {int(samples)};"
+        istates.append(f"{n}.istate = {int(p)};" if p in (0.0, 1.0)
+                       else f"[{n}].istate = {_num(p)}[1], {_num(1 - p)}[0];")
+    cfg = "\n".join(istates) + (f"\ntime_tick = {_num(time_tick)};\nmax_time = {_num(max_time)};"
+                                f"\nsample_count = {int(samples)};"
                                 f"\ndiscrete_time = 0;\nuse_physrandgen = 0;\nseed_pseudorandom = {int(seed)};"
                                 f"\nthread_count = 1;\n")
     fd, path = tempfile.mkstemp(suffix=".cfg")  # a config file, not a string: cmaboss aborts on bad config strings
