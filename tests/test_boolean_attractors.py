@@ -12,6 +12,7 @@ Expected counts and how they were obtained (published networks in tests/data/bne
   attractor; MaBoSS trajectories from uniformly random states end, all of them, in exactly those 27 fixed points.
 - raf, n12c5, randomnet_n15k3, davidich_yeast: enumeration (both semantics) = aeon (async).
 """
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -120,3 +121,18 @@ def test_cli_attractors_file_and_summary(tmp_path, capsys):
     assert "Unknown node 'cdh'" in err and "Did you mean 'cdh1'" in err
     assert main(["attractors", str(BNET / "faure_cellcycle.bnet"), "--fix", "cdh1"]) == 2
     assert "--fix takes NODE=0 or NODE=1" in capsys.readouterr().err
+
+
+def test_maboss_matches_the_analytic_switch_on_and_is_seeded():
+    # one node switched on at rate k from 0: P(on at t) = 1 - exp(-k t) (Stoll et al. 2012, continuous-time Markov)
+    from sim.engines.maboss import simulate
+
+    network = parse_bnet("S, S\nA, S\n")
+    result = simulate(network, {"S": 1}, rates={"A": (0.2, 1.0)}, max_time=5, time_tick=0.5, samples=20000, seed=7)
+    expected = 1 - math.exp(-0.2 * 5)
+    assert result.final["A"] == pytest.approx(expected, abs=4 * math.sqrt(expected * (1 - expected) / 20000))
+    assert result.final_states.sum() == pytest.approx(1.0) and set(result.final_states.index) == {"S", "S -- A"}
+    again = simulate(network, {"S": 1}, rates={"A": (0.2, 1.0)}, max_time=5, time_tick=0.5, samples=20000, seed=7)
+    assert again.final.equals(result.final) and again.trajectories.equals(result.trajectories)
+    with pytest.raises(InvalidValueError, match="must be finite and >= 0"):
+        simulate(network, {"S": 1}, rates={"A": (-1.0, 1.0)})

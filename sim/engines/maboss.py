@@ -28,17 +28,6 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = {"node", "and", "or", "not", "xor"}
 
 
-def _expr(tree) -> str:
-    kind = tree[0]
-    if kind == "var":
-        return tree[1]
-    if kind == "const":
-        return "1" if tree[1] else "0"
-    if kind == "not":
-        return f"!({_expr(tree[1])})"
-    return "(" + (" & " if kind == "and" else " | ").join(_expr(t) for t in tree[1]) + ")"
-
-
 def _num(x: float) -> str:
     """A number as MaBoSS reads it: plain decimals (it rejects exponent notation such as 1e-05)."""
     return f"{float(x):.12f}".rstrip("0").rstrip(".") or "0"
@@ -61,18 +50,21 @@ def to_bnd(network: BooleanNetwork, rates: dict | None = None) -> str:
         for r in (up, down, down_on):
             if not (np.isfinite(r) and r >= 0):  # a negative rate crashes MaBoSS: refuse it here
                 raise InvalidValueError(f"Rates of node '{n}' must be finite and >= 0 per h. Got {up}, {down}.")
-        lines.append(f"Node {n} {{ logic = {_expr(network.rules[n])}; rate_up = @logic ? {_num(up)} : 0; "
+        lines.append(f"Node {n} {{ logic = {network.rule_text(n)}; rate_up = @logic ? {_num(up)} : 0; "
                      f"rate_down = @logic ? {_num(down_on)} : {_num(down)}; }}")
     return "\n".join(lines) + "\n"
 
 
 @dataclass
 class MaBoSSResult:
-    """Node probabilities over time (``trajectories``: index time in h, one column per node), at the end
-    (``final``) and the fixed points reached (``fixed_points``: probability, active nodes)."""
+    """Node probabilities over time (``trajectories``: index time in h, one column per node; each row averages the
+    window [t, t + time_tick)), at the end (``final``), the probability of each network state at the end
+    (``final_states``: label = the active nodes joined by ' -- ', '<nil>' = none) and the fixed points reached
+    (``fixed_points``: probability, active nodes)."""
 
     trajectories: pd.DataFrame
     final: pd.Series
+    final_states: pd.Series
     fixed_points: pd.DataFrame
 
 
@@ -108,12 +100,13 @@ def simulate(network: BooleanNetwork, initial: dict, rates: dict | None = None, 
                                 f"\nsample_count = {int(samples)};"
                                 f"\ndiscrete_time = 0;\nuse_physrandgen = 0;\nseed_pseudorandom = {int(seed)};"
                                 f"\nthread_count = 1;\n")
+    bnd = to_bnd(network, rates)  # bad names or rates fail here, as InvalidValueError
     fd, path = tempfile.mkstemp(suffix=".cfg")  # a config file, not a string: cmaboss aborts on bad config strings
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(cfg)
         try:
-            sim = cmaboss.MaBoSSSim(network_str=to_bnd(network, rates), config=path)
+            sim = cmaboss.MaBoSSSim(network_str=bnd, config=path)
             result = sim.run()
         except Exception as exc:  # cmaboss.BNException
             raise SimulationError(f"MaBoSS rejected network '{network.name}': {exc}") from None
@@ -122,8 +115,11 @@ def simulate(network: BooleanNetwork, initial: dict, rates: dict | None = None, 
     probs, times, labels = result.get_nodes_probtraj()[:3]
     traj = pd.DataFrame(np.asarray(probs), index=pd.Index(np.asarray(times), name="time_h"), columns=labels)
     traj = traj.reindex(columns=network.nodes, fill_value=0.0)
-    final_probs, _, final_labels = sim.run(only_last_state=True).get_last_nodes_probtraj()[:3]
+    last = sim.run(only_last_state=True)
+    final_probs, _, final_labels = last.get_last_nodes_probtraj()[:3]
     final = pd.Series(np.asarray(final_probs)[0], index=final_labels).reindex(network.nodes, fill_value=0.0)
+    state_probs, _, state_labels = last.get_last_probtraj()[:3]
+    states = pd.Series(np.asarray(state_probs)[0], index=state_labels).sort_index()
     fps = pd.DataFrame([{"probability": p, "state": s} for p, s in result.get_fp_table().values()],
                        columns=["probability", "state"])
-    return MaBoSSResult(traj, final, fps)
+    return MaBoSSResult(traj, final, states, fps)
