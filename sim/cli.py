@@ -62,7 +62,7 @@ def _attractors(args) -> None:
     fixed = _fixes(args.fix)
     network = load_network(args.model)
     network.fixed(fixed)  # unknown nodes fail here, before any analysis
-    table = attractors(network, args.update, fixed)
+    table = attractors(network, args.update, fixed, max_free_inputs=None if args.all_inputs else 10)
     folder = Path(args.out) if args.out else RESULTS_DIR / f"attractors_{Path(args.model).stem}"
     path = write_table(table, folder / "attractors.csv")
     print(summary_line(table))
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     p_att.add_argument("model", help="a .bnet or .sbml/.xml (SBML-qual) file")
     p_att.add_argument("--update", choices=("async", "sync"), default="async")
     p_att.add_argument("--fix", action="append", default=[], metavar="NODE=0|1", help="hold a node (repeatable)")
+    p_att.add_argument("--all-inputs", action="store_true", help="allow more than 10 unfixed inputs (slow)")
     p_att.add_argument("-o", "--out", help="output folder (default results/attractors_<model>)")
     p_cmp = sub.add_parser("compare", help="ODE vs Boolean agreement for a scenario preset")
     p_cmp.add_argument("scenario")

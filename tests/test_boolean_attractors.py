@@ -136,3 +136,11 @@ def test_maboss_matches_the_analytic_switch_on_and_is_seeded():
     assert again.final.equals(result.final) and again.trajectories.equals(result.trajectories)
     with pytest.raises(InvalidValueError, match="must be finite and >= 0"):
         simulate(network, {"S": 1}, rates={"A": (-1.0, 1.0)})
+
+
+def test_many_free_inputs_are_refused_before_any_work(capsys):
+    from sim.boolean.conditions import network_path
+
+    assert main(["attractors", str(network_path())]) == 2
+    err = capsys.readouterr().err
+    assert "has 23 unfixed inputs" in err and "--fix NODE=0/1" in err

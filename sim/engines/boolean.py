@@ -47,8 +47,11 @@ def attractor_table(network: BooleanNetwork, patterns: list[tuple[int, dict]], u
     return table
 
 
+MAX_FREE_INPUTS = 10  # each free input doubles the attractors (one set per input combination)
+
+
 def attractors(network: BooleanNetwork, update: str = "async", fixed: dict | None = None,
-               method: str = "auto") -> pd.DataFrame:
+               method: str = "auto", max_free_inputs: int | None = MAX_FREE_INPUTS) -> pd.DataFrame:
     """All attractors of ``network`` with ``fixed`` nodes held (knockouts, overexpression, inputs).
 
     Parameters
@@ -57,12 +60,22 @@ def attractors(network: BooleanNetwork, update: str = "async", fixed: dict | Non
         Asynchronous (symbolic, biodivine-aeon) or synchronous (exact enumeration, small networks).
     method : {"auto", "aeon", "exhaustive"}
         ``auto``: aeon for async, enumeration for sync; ``exhaustive`` forces enumeration (the independent check).
+    max_free_inputs : int or None
+        Refuse (before any work) a network with more unfixed inputs than this: every input combination has its own
+        attractors, so 2^n analyses. None lifts the limit.
     """
     if update not in ("async", "sync"):
         raise InvalidValueError(f"The 'update' must be 'async' or 'sync'. Got {update!r}.")
     if method not in ("auto", "aeon", "exhaustive"):
         raise InvalidValueError(f"The 'method' must be 'auto', 'aeon' or 'exhaustive'. Got {method!r}.")
     fixed = dict(fixed or {})
+    free_inputs = [n for n in network.inputs if n not in fixed]
+    if max_free_inputs is not None and len(free_inputs) > max_free_inputs:
+        raise InvalidValueError(f"Network '{network.name}' has {len(free_inputs)} unfixed inputs, so 2^"
+                                f"{len(free_inputs)} input combinations each with their own attractors (limit "
+                                f"{max_free_inputs}). Fix inputs (--fix NODE=0/1), or lift the limit with "
+                                f"--all-inputs. Unfixed: {', '.join(free_inputs[:12])}"
+                                f"{' ...' if len(free_inputs) > 12 else ''}.")
     if update == "sync" or method == "exhaustive":
         if method == "aeon":
             raise InvalidValueError("aeon has no synchronous update; use method='exhaustive' for update='sync'.")
