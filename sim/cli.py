@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     except CafevError as exc:
         print(f"cafev: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error of the run
+        sys.stderr.close()
+        return 0
     return 0
 
 

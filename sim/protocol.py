@@ -16,7 +16,8 @@ would be read as a drug or EV effect). A condition is simulated in three phases:
 
 The population species (``N_cancer``, dead-cell counters) are re-seeded at every phase start; exposure species
 (EVs and cargo in the medium or endosomes, delivered-copy counters, intracellular drug) start from their initial
-values in phase 2 and carry over into phase 3; the cell state carries over from phase 1. Nothing here copies the model: phases differ only in the values set on one compiled engine.
+values in phase 2 and carry over into phase 3; the cell state carries over from phase 1. Nothing here copies the
+model: phases differ only in the values set on one compiled engine.
 """
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ class AssayProtocol:
     engine : OdeEngine
         The compiled model (:func:`sim.engines.ode.engine_for`).
     pretreatment_h : float
-        Default EV/intervention exposure before the drug, in h (a condition's own value takes precedence).
+        EV/intervention exposure before the drug, in h (``pretreatment_h`` of a call overrides it).
     steady_state_h : float
         Length of the steady-state run.
     """
@@ -79,7 +80,7 @@ class AssayProtocol:
         self.population = [s for s in POPULATION_SPECIES if s in engine.species]
 
     def steady_cells(self, values: dict[str, float]) -> dict[str, float]:
-        """Cell state (species other than population and exposure) of the untreated genotype of ``values`` at steady state.
+        """Steady cell state (species other than population and exposure) of the untreated genotype of ``values``.
 
         Raises
         ------

@@ -20,7 +20,8 @@ A spec names a scenario, its conditions and an analysis::
 
 or, for ``analysis = "boolean"`` (the logical model, models/boolean/cafev.bnet), a ``[boolean]`` table with
 ``assay_time_h``, ``dose`` (default: the drug's reference IC50), ``samples`` (MaBoSS trajectories) and ``knockouts``
-(rows of the knockout x condition table); or, for ``analysis = "dose_response"``, a ``[dose_response]`` table (all optional)::
+(rows of the knockout x condition table); or, for ``analysis = "dose_response"``, a ``[dose_response]`` table
+(all optional)::
 
     [dose_response]
     n_doses = 12                          # log-spaced grid around the drug's reference IC50 (or min_dose/max_dose,

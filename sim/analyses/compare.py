@@ -27,7 +27,8 @@ def comparison_conditions(scenario: str) -> tuple[list[Condition], list[tuple[st
     """The conditions and the (label, condition, reference) questions of a preset."""
     preset = load_catalogue().scenario(scenario)
     add = {"ev_mode": "addition", "ev_dose_ug": 50.0}
-    conds = [Condition(name="no EV"), Condition(name="CAF-EV", **add), Condition(name="co-culture", ev_mode="coculture"),
+    conds = [Condition(name="no EV"), Condition(name="CAF-EV", **add),
+             Condition(name="co-culture", ev_mode="coculture"),
              Condition(name="co-culture + GW4869 20 uM", ev_mode="coculture", interventions={"GW4869": 20})]
     questions = [("CAF-EV vs no EV", "CAF-EV", "no EV"),
                  ("GW4869 in co-culture", "co-culture + GW4869 20 uM", "co-culture")]
