@@ -36,7 +36,7 @@ def summarise_timecourse(table: pd.DataFrame, model) -> pd.DataFrame:
     ``max_delivered_copies`` is the largest number of copies of any one cargo that reached the cytosol per cell;
     ``threshold_copies`` is the functional threshold (competing sites per miRNA, mirna_background_sites).
     """
-    last = table[table["time_h"] == table["time_h"].max()].set_index("condition")
+    last = table.groupby("condition", sort=False).tail(1).set_index("condition")  # each condition's own end
     cols = [c for c in ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a") if c in last]
     summary = last[cols].copy()
     delivered = [c for c in last.columns if c.endswith("_delivered")]

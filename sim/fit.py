@@ -82,8 +82,9 @@ def _start_values(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     lx = np.log(xs)
     loge0 = float(np.clip(loge0, lx.min() - 2, lx.max() + 2))
     starts = [np.array([b0, c0, d0, loge0])]
+    varies = np.ptp(ys) > 0 and np.ptp(lx) > 0
+    sign = -1.0 if varies and np.corrcoef(lx, ys)[0, 1] > 0 else 1.0  # increasing curves have b < 0 in drc
     for b in (0.5, 1.0, 2.0, 4.0):
-        sign = 1.0 if np.corrcoef(lx, ys)[0, 1] <= 0 else -1.0 if len(np.unique(lx)) > 1 else 1.0
         starts.append(np.array([sign * b, c0, d0, float(np.median(lx))]))
     return starts
 

@@ -140,7 +140,7 @@ def fit_gr(conc, gr, alpha: float = ALPHA) -> GRFit:
         return out
     grinf, log10_gec50, h = (float(v) for v in sig.x)
     out.grinf, out.gec50, out.h_gr = grinf, 10.0 ** log10_gec50, h
-    if min(1.0, grinf) <= 0.5 <= max(1.0, grinf):
+    if grinf < 0.5:  # the reference's inverse (grinf == 0.5 exactly never reaches 0.5: +inf, not 0/0)
         out.gr50 = float(out.gec50 * ((0.5 - 1.0) / (grinf - 0.5)) ** (1.0 / h))
     else:
         out.gr50 = math.inf

@@ -42,6 +42,13 @@ def read_plate_csv(path: str | Path, control: str | float | None = None) -> pd.D
     path = Path(path)
     if not path.is_file():
         raise SpecError(f"Plate file not found: {path}.")
+    try:
+        return _read(path, control)
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8.") from None
+
+
+def _read(path: Path, control) -> pd.DataFrame:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle)
         try:

@@ -52,6 +52,10 @@ def _clean(state: dict[str, float]) -> dict[str, float]:
     return {k: (0.0 if abs(v) < TINY else float(v)) for k, v in state.items()}
 
 
+def _drug_free(values: dict[str, float]) -> dict[str, float]:
+    return {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
+
+
 def _key(values: dict[str, float]) -> tuple:
     return tuple(sorted(values.items()))
 
@@ -64,7 +68,7 @@ class AssayProtocol:
     engine : OdeEngine
         The compiled model (:func:`sim.engines.ode.engine_for`).
     pretreatment_h : float
-        EV/intervention exposure before the drug, in h (``pretreatment_h`` of a call overrides it).
+        EV/intervention exposure before the drug, in h.
     steady_state_h : float
         Length of the steady-state run.
     """
@@ -88,7 +92,7 @@ class AssayProtocol:
             The cell state still changes by more than ``STEADY_TOLERANCE`` (relative) at the end of the run.
         """
         base = without_treatment(values)
-        key = _key(base)
+        key = (_key(base), self.steady_state_h)
         if key not in self._steady:
             engine = self.engine
             table = engine.run(base, self.steady_state_h, 11, engine.species)
@@ -103,11 +107,11 @@ class AssayProtocol:
             self._steady[key] = _clean(dict(zip(cells, last.astype(float))))
         return self._steady[key]
 
-    def pretreated(self, values: dict[str, float], pretreatment_h: float | None = None) -> dict[str, float]:
+    def pretreated(self, values: dict[str, float]) -> dict[str, float]:
         """Cell state and medium at the end of the pretreatment phase (drug-free) of ``values``."""
-        hours = self.pretreatment_h if pretreatment_h is None else float(pretreatment_h)
-        phase = {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
-        key = (_key(phase), hours)
+        hours = self.pretreatment_h
+        phase = _drug_free(values)
+        key = (_key(phase), hours, self.steady_state_h)
         if key not in self._pretreated:
             start = self.steady_cells(values)
             if hours > 0:
@@ -118,29 +122,23 @@ class AssayProtocol:
             self._pretreated[key] = state
         return self._pretreated[key]
 
-    def run(self, values: dict[str, float], assay_h: float, points: int = 2, selections=None,
-            pretreatment_h: float | None = None) -> pd.DataFrame:
+    def run(self, values: dict[str, float], assay_h: float, points: int = 2, selections=None) -> pd.DataFrame:
         """Simulate the drug phase of ``values`` (after steady cells and pretreatment); time 0 = drug added."""
         if not (math.isfinite(assay_h) and assay_h > 0):  # checked before the shared phases run
             raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
-        start = self.pretreated(values, pretreatment_h)
-        return self.engine.run(values, assay_h, points, selections, start)
+        return self.engine.run(values, assay_h, points, selections, self.pretreated(values))
 
-    def endpoint(self, values: dict[str, float], assay_h: float, selections: list[str],
-                 pretreatment_h: float | None = None) -> np.ndarray:
+    def endpoint(self, values: dict[str, float], assay_h: float, selections: list[str]) -> np.ndarray:
         """Values of ``selections`` (checked by the caller) at the end of the drug phase, as an array."""
         if not (math.isfinite(assay_h) and assay_h > 0):
             raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
-        start = self.pretreated(values, pretreatment_h)
-        return self.engine.simulate_array(values, assay_h, 2, selections, start)[-1, 1:]
+        return self.engine.simulate_array(values, assay_h, 2, selections, self.pretreated(values))[-1, 1:]
 
-    def pretreatment_course(self, values: dict[str, float], points: int, selections,
-                            pretreatment_h: float | None = None) -> pd.DataFrame | None:
+    def pretreatment_course(self, values: dict[str, float], points: int, selections) -> pd.DataFrame | None:
         """The pretreatment phase itself as a table with times from ``-pretreatment_h`` to 0 (None when 0 h)."""
-        hours = self.pretreatment_h if pretreatment_h is None else float(pretreatment_h)
+        hours = self.pretreatment_h
         if hours <= 0:
             return None
-        phase = {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
-        table = self.engine.run(phase, hours, points, selections, self.steady_cells(values))
+        table = self.engine.run(_drug_free(values), hours, points, selections, self.steady_cells(values))
         table["time"] = table["time"] - hours
         return table

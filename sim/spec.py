@@ -112,6 +112,14 @@ class BooleanSettings(BaseModel):
     samples: int = Field(default=4000, ge=100, le=1_000_000)
     knockouts: list[str] = Field(default_factory=list)
 
+    @field_validator("knockouts")
+    @classmethod
+    def _unique_knockouts(cls, v: list[str]) -> list[str]:
+        dupes = sorted({k for k in v if v.count(k) > 1})
+        if dupes:
+            raise ValueError(f"knockouts must be unique; repeated: {', '.join(dupes)}")
+        return v
+
 
 class ExperimentSpec(BaseModel):
     """A whole experiment file."""

@@ -108,3 +108,14 @@ def test_compare_and_boolean_experiment_from_the_command_line(tmp_path, capsys):
     attractors = pd.read_csv(out / "attractors.csv")
     assert {"condition", "attractor", "kind", "size", "outcome", "Death"} <= set(attractors.columns)
     assert (out / "probabilities.png").read_bytes()[:4] == b"\x89PNG" and (out / "metadata.json").exists()
+
+
+def test_boolean_dose_response_uses_the_assay_time():
+    from sim.analyses.boolean import boolean_dose_response
+
+    net = cafev_network()
+    short, _ = boolean_dose_response(net, "pdac_gem", C(name="c"), [0.05], samples=1000, assay_h=24)
+    long, _ = boolean_dose_response(net, "pdac_gem", C(name="c"), [0.05], samples=1000, assay_h=72)
+    assert short[0] < long[0] - 0.15  # less time to die
+    _, d50 = boolean_dose_response(net, "pdac_gem", C(name="c"), [5.0, 50.0], samples=500)
+    assert d50 == 0.0  # already >= 50% at the lowest dose: below the range, not "never"

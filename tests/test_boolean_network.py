@@ -54,3 +54,11 @@ def test_every_published_network_and_the_cafev_model_parse():
     assert len(files) == 7
     for path in files + [network_path()]:
         assert load_bnet(path).nodes
+
+
+def test_names_the_engines_reject_are_refused_at_parse_time():
+    # biodivine-aeon and MaBoSS accept letters, digits and '_' only (a '.' in a name crashed aeon before)
+    with pytest.raises(RuleSyntaxError, match=r"'A.b' is not a node name"):
+        parse_bnet("A.b, A.b\n")
+    with pytest.raises(RuleSyntaxError, match=r"unexpected character ':'"):
+        parse_bnet("A, B:x\nB, B\n")

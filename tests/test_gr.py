@@ -53,3 +53,11 @@ def test_flat_curve_conventions_and_fitted_line():
     assert fit.gr_status == "flat" and fit.gr50 == math.inf and fit.gec50 == 0.0 and fit.h_gr == 0.01
     assert np.allclose(gr_curve(conc, fit), fit.grinf)
     assert fit_gr([1, 2], [0.5, 0.4]).gr_status == "too_few_points"
+
+
+def test_grinf_of_exactly_one_half_gives_an_infinite_gr50():
+    # the reference's inverse has no solution when GRinf = 0.5 (the curve only approaches 0.5): +inf, never 0/0
+    conc = np.logspace(-3, 1, 9)
+    fit = fit_gr(conc, 0.5 + 0.5 / (1 + (conc / 0.05) ** 1.5))
+    assert fit.gr_status == "sigmoid" and fit.grinf == pytest.approx(0.5, abs=1e-3)
+    assert fit.gr50 == math.inf or fit.gr50 > conc.max()

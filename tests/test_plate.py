@@ -78,3 +78,10 @@ def test_control_errors(tmp_path, capsys):
         read_plate_csv(path, control="zero")
     assert main(["fit", str(tmp_path / "missing.csv")]) == 2
     assert "Plate file not found" in capsys.readouterr().err
+
+
+def test_non_utf8_file_is_named(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("condition,dose,response\nµ,1,0.5\n".encode("latin-1"))
+    with pytest.raises(SpecError, match="not UTF-8 text"):
+        read_plate_csv(path)

@@ -38,3 +38,10 @@ def test_a_condition_with_its_own_dose_is_rejected():
     with pytest.raises(SpecError, match=r"condition 'control' sets dose = 0.1, but a dose-response runs the dose "
                                         r"grid"):
         parse_spec(bad, "x.toml")
+
+
+def test_boolean_settings_reject_duplicate_knockouts():
+    bad = {"experiment": {"name": "b", "scenario": "pdac_gem", "analysis": "boolean"},
+           "boolean": {"knockouts": ["PTEN", "PTEN"]}, "conditions": [{"name": "control"}]}
+    with pytest.raises(SpecError, match=r"boolean.knockouts: knockouts must be unique; repeated: PTEN"):
+        parse_spec(bad, "b.toml")

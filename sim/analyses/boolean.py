@@ -73,7 +73,7 @@ def death_probability(network, scenario: str, condition, dose: float | None = No
     total, traj = 0.0, None
     for setting in condition_settings(condition, network, scenario):
         start = steady_state(network, {**setting.fixed, "Drug": 0})
-        start.update({k: v for k, v in setting.fixed.items()})  # the drug and the fixed nodes from t = 0
+        start.update(setting.fixed)  # the drug and the fixed nodes from t = 0
         net = network.fixed({k: v for k, v in setting.fixed.items() if k not in network.inputs})
         result = simulate(net, start, _rates(network, dose, drug["ic50_ref_uM"]), max_time=assay_h,
                           time_tick=assay_h / 36, samples=samples, seed=seed)
@@ -90,7 +90,7 @@ def condition_attractors(network, scenario: str, condition) -> pd.DataFrame:
     import biodivine_aeon as ba
 
     settings = condition_settings(condition, network, scenario)
-    main = max(settings, key=lambda s: (sum(s.fixed.values()), s.weight))
+    main = settings[-1]  # the mixture's last setting: every intervention and knockdown effective
     start = steady_state(network, {**main.fixed, "Drug": 0})
     start.update(main.fixed)
     net = network.fixed({k: v for k, v in main.fixed.items()})
@@ -116,13 +116,19 @@ def outcome_table(network, scenario: str, conditions, knockouts=(), samples: int
     return pd.DataFrame(rows)
 
 
-def boolean_dose_response(network, scenario: str, condition, doses, samples: int = 2000, seed: int = 0):
-    """Death probability at each dose (uM) and the dose where it reaches 0.5 (log-interpolated; NaN if never)."""
-    probs = np.array([death_probability(network, scenario, condition, d, samples=samples, seed=seed)
-                      for d in doses])
+def boolean_dose_response(network, scenario: str, condition, doses, samples: int = 2000, seed: int = 0,
+                          assay_h: float = 72.0):
+    """Death probability at each dose (uM) and the dose where it reaches 0.5 (log-interpolated).
+
+    The 50%-death dose is NaN when death stays below 0.5 at every dose and 0 when it is already >= 0.5 at the
+    lowest dose (below the range).
+    """
+    probs = np.array([death_probability(network, scenario, condition, d, assay_h, samples, seed) for d in doses])
     above = np.nonzero(probs >= 0.5)[0]
-    if not len(above) or above[0] == 0:
+    if not len(above):
         return probs, math.nan
+    if above[0] == 0:
+        return probs, 0.0
     i = above[0]
     lx = np.log10([doses[i - 1], doses[i]])
     frac = (0.5 - probs[i - 1]) / (probs[i] - probs[i - 1])
@@ -162,7 +168,8 @@ def plot_death_curves(curves: pd.DataFrame, drug: str, title: str | None = None)
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     for i, (name, sub) in enumerate(curves.groupby("condition", sort=False)):
         d50 = sub["death50_uM"].iloc[0]
-        label = f"{name}: 50% death at {d50:.3g} µM" if math.isfinite(d50) else f"{name}: < 50% death"
+        label = (f"{name}: < 50% death" if not math.isfinite(d50) else
+                 f"{name}: >= 50% death at the lowest dose" if d50 == 0 else f"{name}: 50% death at {d50:.3g} µM")
         ax.plot(sub["dose_uM"], sub["death_probability"], "o", ls=("-", "--", "-.", ":")[i % 4],
                 color=colours[name], label=label)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
@@ -211,7 +218,8 @@ def run_boolean_experiment(spec, model, folder, quick: bool = False):
     doses = dose_grid(drug, 5 if quick else 9)
     curves = []
     for cond in spec.conditions:
-        probs, d50 = boolean_dose_response(network, scenario, cond, doses, max(200, samples // 4), seed)
+        probs, d50 = boolean_dose_response(network, scenario, cond, doses, max(200, samples // 4), seed,
+                                           settings.assay_time_h)
         curves += [{"condition": cond.name, "dose_uM": d, "death_probability": p, "death50_uM": d50}
                    for d, p in zip(doses, probs)]
     curves = pd.DataFrame(curves)

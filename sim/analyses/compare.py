@@ -1,6 +1,6 @@
 """Do the ODE and Boolean models agree? One row per comparison, with the direction in each formalism.
 
-For a scenario preset, five questions are asked of both models (issue #4): CAF-EVs (50 ug/mL) against no EVs;
+For a scenario preset, four questions are asked of both models (issue #4): CAF-EVs (50 ug/mL) against no EVs;
 GW4869 20 uM in co-culture against co-culture; the preset's matched intervention (``matched_intervention`` in
 scenarios.toml) on CAF-EVs against CAF-EVs; and the cargo target's knockout (``target_knockout``) against no EVs.
 The ODE answer is the direction of the IC50 fold (resistance = up); the Boolean answer is the direction of the MaBoSS
@@ -57,7 +57,8 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
     death = {c.name: death_probability(network, scenario, c, samples=samples, seed=seed) for c in conds}
     rows = []
     for label, cond, ref in questions:
-        fold = fits.loc[cond, "ic50_abs"] / fits.loc[ref, "ic50_abs"]
+        ok = fits.loc[cond, "status"] == "ok" and fits.loc[ref, "status"] == "ok"
+        fold = fits.loc[cond, "ic50_abs"] / fits.loc[ref, "ic50_abs"] if ok else math.nan
         ode = _direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
         boolean = _direction(death[ref] - death[cond], BOOLEAN_TOLERANCE)
         rows.append({"scenario": scenario, "question": label, "condition": cond, "reference": ref,
@@ -68,6 +69,8 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
 
 
 def _explain(ode: str, boolean: str, reference_death: float) -> str:
+    if ode == "undetermined":
+        return "an ODE IC50 lies outside the tested doses (fit status not ok), so its direction is not determined"
     if boolean == "none" and reference_death < BOOLEAN_TOLERANCE:
         return ("the logical model saturates: another cargo arm (or the EV-borne effect) still blocks every death "
                 "route, so removing one arm changes nothing, while in the ODE each arm adds graded resistance")

@@ -22,7 +22,7 @@ import numpy as np
 
 from sim.errors import RuleSyntaxError, UnknownNameError
 
-_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z0-9_.:]+)|(?P<op>[!&|()]))")
+_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z0-9_]+)|(?P<op>[!&|()]))")
 CONSTANTS = {"0": False, "1": True, "false": False, "true": True, "False": False, "True": True}
 
 
@@ -231,8 +231,9 @@ def parse_bnet(text: str, source: str = "<string>", name: str | None = None) -> 
         target, function = (part.strip() for part in line.split(",", 1))
         if target == "targets" and function == "factors":
             continue
-        if not re.fullmatch(r"[A-Za-z0-9_.:]+", target) or target in CONSTANTS:
-            raise RuleSyntaxError(f"{where}: {target!r} is not a node name (letters, digits, '_', '.', ':').")
+        if not re.fullmatch(r"[A-Za-z0-9_]+", target) or target in CONSTANTS:
+            raise RuleSyntaxError(f"{where}: {target!r} is not a node name (letters, digits and '_', as the "
+                                  f"attractor engines and MaBoSS accept).")
         if target in rules:
             raise RuleSyntaxError(f"{where}: node '{target}' is defined twice (first at {where_of[target]}).")
         rules[target] = _Parser(_tokens(function, where), where).parse()
