@@ -1,0 +1,78 @@
+"""Sweep evaluators: picklable callables from factor values to readouts, for :func:`sim.sweep.runner.run_sweep`.
+
+:class:`IC50Shift` runs a dose-response of a scenario under a condition and its reference at each point and reports
+the absolute IC50s, their fold and the fit status. A factor is applied to the condition (and the reference) as:
+a model parameter (``Condition.parameters``), ``caf_ratio`` or ``ev_dose_ug`` (exposure), or an intervention id
+(its dose; only on the condition, not on the reference).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sim.catalogue import load_catalogue
+from sim.conditions import Condition
+from sim.errors import UnknownNameError
+
+EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
+
+
+@lru_cache(maxsize=8)
+def _model(scenario: str):
+    """One built model per scenario and process (building converts Antimony to SBML: not per point)."""
+    from sim.build import build_model
+
+    return build_model(scenario)
+
+
+def ishigami(inputs: dict, a: float = 7.0, b: float = 0.1) -> dict:
+    """The Ishigami function (Ishigami & Homma 1990), SALib's test problem for Sobol' indices."""
+    x1, x2, x3 = inputs["x1"], inputs["x2"], inputs["x3"]
+    return {"y": math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)}
+
+
+@dataclass
+class IC50Shift:
+    """IC50 of ``condition`` and of ``reference`` (Condition keyword dicts) at each point, and their fold."""
+
+    scenario: str
+    condition: dict
+    reference: dict = field(default_factory=lambda: {"name": "reference"})
+    n_doses: int = 8
+    pretreatment_h: float = 48.0
+
+    def check(self, factor_names) -> None:
+        """Every factor must be a parameter of the model, an exposure setting or an intervention (before work)."""
+        model = _model(self.scenario)
+        valid = set(model.defaults) | set(EXPOSURE_FACTORS) | set(load_catalogue().interventions)
+        for name in factor_names:
+            if name not in valid:
+                raise UnknownNameError("sweep factor", name, sorted(valid), f"scenario '{self.scenario}'")
+
+    def _apply(self, base: dict, inputs: dict, interventions: bool) -> Condition:
+        cond = {**base, "parameters": dict(base.get("parameters", {})),
+                "interventions": dict(base.get("interventions", {}))}
+        cat = load_catalogue()
+        for name, value in inputs.items():
+            if name in EXPOSURE_FACTORS:
+                cond[name] = float(value)
+            elif name in cat.interventions:
+                if interventions:
+                    cond["interventions"][name] = float(value)
+            else:
+                cond["parameters"][name] = float(value)
+        return Condition(**cond)
+
+    def __call__(self, inputs: dict) -> dict:
+        from sim.analyses.dose_response import fit_curves, run_dose_response
+
+        model = _model(self.scenario)
+        conds = [self._apply(self.reference, inputs, False), self._apply(self.condition, inputs, True)]
+        fits = fit_curves(run_dose_response(model, conds, n_doses=self.n_doses,
+                                            pretreatment_h=self.pretreatment_h)).set_index("condition")
+        ref, cond = (fits.loc[c.name] for c in conds)
+        ok = ref["status"] == "ok" and cond["status"] == "ok"
+        return {"ic50_reference_uM": ref["ic50_abs"], "ic50_uM": cond["ic50_abs"],
+                "ic50_fold": cond["ic50_abs"] / ref["ic50_abs"] if ok else math.nan,
+                "fit_status": f"{ref['status']}/{cond['status']}"}
