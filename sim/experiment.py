@@ -48,7 +48,8 @@ def summarise_timecourse(table: pd.DataFrame, model) -> pd.DataFrame:
 
 
 def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None = None,
-                   quick: bool = False) -> ExperimentResult:
+                   quick: bool = False, workers: int | None = None, resume: bool = False,
+                   quiet: bool = False) -> ExperimentResult:
     """Run a spec (object or TOML path) and write its results.
 
     Parameters
@@ -58,7 +59,10 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     out_dir : path, optional
         Folder to write to (default ``results/<experiment name>``).
     quick : bool
-        Fewer output points (13) for tests and smoke runs; same model and conditions.
+        Fewer output points, doses or design points for tests and smoke runs; same model and conditions.
+    workers, resume, quiet
+        Sweeps only: worker processes (default all cores), keep finished points of an interrupted run, no progress
+        bar.
 
     Returns
     -------
@@ -70,6 +74,10 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
     if spec.experiment.analysis == "dose_response":
         return _run_dose_response(spec, model, folder, quick)
+    if spec.experiment.analysis == "sweep":
+        from sim.analyses.sweep import run_sweep_experiment
+
+        return ExperimentResult(*run_sweep_experiment(spec, model, folder, quick, workers, resume, quiet))
     if spec.experiment.analysis == "boolean":
         from sim.analyses.boolean import run_boolean_experiment
 

@@ -54,7 +54,7 @@ class ExperimentHeader(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     scenario: str
-    analysis: Literal["timecourse", "dose_response", "boolean"]
+    analysis: Literal["timecourse", "dose_response", "boolean", "sweep"]
     seed: int = 0
 
 
@@ -121,6 +121,40 @@ class BooleanSettings(BaseModel):
         return v
 
 
+class SweepFactor(BaseModel):
+    """One ``[[sweep.factors]]`` entry: a model parameter, ``caf_ratio``/``ev_dose_ug`` or an intervention id."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+    scale: Literal["lin", "log"] = "lin"
+    points: int = Field(default=5, ge=2, le=1000)
+
+    @model_validator(mode="after")
+    def _range(self):
+        if self.low >= self.high:
+            raise ValueError(f"the range must have low < high. Got {self.low:g} to {self.high:g}.")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"a log range must be > 0. Got low = {self.low:g}.")
+        return self
+
+
+class SweepSettings(BaseModel):
+    """The ``[sweep]`` table: the design, the factors, and which conditions the IC50 shift compares."""
+
+    model_config = ConfigDict(extra="forbid")
+    design: Literal["grid", "lhs", "sobol", "saltelli", "morris"] = "grid"
+    n: int = Field(default=64, ge=2, le=1_000_000)
+    factors: list[SweepFactor] = Field(default_factory=list)
+    condition: str | None = None
+    reference: str | None = None
+    readout: Literal["ic50_fold", "ic50_uM"] = "ic50_fold"
+    n_doses: int = Field(default=8, ge=4, le=50)
+    pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
+    chunk_size: int = Field(default=8, ge=1, le=100_000)
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment file."""
 
@@ -129,7 +163,29 @@ class ExperimentSpec(BaseModel):
     timecourse: TimecourseSettings = Field(default_factory=TimecourseSettings)
     dose_response: DoseResponseSettings = Field(default_factory=DoseResponseSettings)
     boolean: BooleanSettings = Field(default_factory=BooleanSettings)
+    sweep: SweepSettings = Field(default_factory=SweepSettings)
     conditions: list[Condition] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sweep_names(self):
+        if self.experiment.analysis != "sweep":
+            return self
+        names = [c.name for c in self.conditions]
+        sw = self.sweep
+        if not sw.factors:
+            raise ValueError("sweep.factors: a sweep needs at least one factor")
+        factor_names = [f.name for f in sw.factors]
+        if len(set(factor_names)) != len(factor_names):
+            raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
+        for label, name in (("sweep.condition", sw.condition), ("sweep.reference", sw.reference)):
+            if name is None:
+                raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise ValueError(f"{label} names condition '{name}', which is not among the conditions "
+                                 f"({', '.join(names)}).{hint}")
+        return self
 
     @model_validator(mode="after")
     def _dose_response_names(self):

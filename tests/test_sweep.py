@@ -78,3 +78,41 @@ def test_grid_sweep_equals_point_by_point_dose_responses(tmp_path):
                                                  rel=1e-9)
     shifts = table.set_index(["caf_ratio", "GW4869"])["ic50_fold"]
     assert shifts[(3.0, 0.0)] > shifts[(1.0, 0.0)] > shifts[(1.0, 20.0)] > 1.0  # more CAFs up, GW4869 down
+
+
+@pytest.mark.parametrize("spec", ["sweep_ev_dose_gw4869.toml", "sweep_copies_per_ev.toml", "sweep_sobol_pdac.toml"])
+def test_every_sweep_experiment_runs_quick(spec, tmp_path):
+    from pathlib import Path
+
+    from sim.cli import main
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / spec
+    assert main(["run", str(path), "--quick", "--quiet", "--workers", "2", "-o", str(tmp_path)]) == 0
+    table = pd.read_parquet(tmp_path / "sweep.parquet")
+    assert (table["status"] == "ok").all() and {"point", "ic50_fold", "status", "message", "seed"} <= set(table)
+    assert pd.read_csv(tmp_path / "sweep.csv")["point"].tolist() == table["point"].tolist()
+    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "metadata.json").exists()
+    if "sobol" in spec:
+        assert len(pd.read_csv(tmp_path / "indices.csv")) == 10
+    # the same command again refuses to overwrite, and --resume finishes instantly with the same table
+    assert main(["run", str(path), "--quick", "--quiet", "-o", str(tmp_path)]) == 2
+    assert main(["run", str(path), "--quick", "--quiet", "--resume", "-o", str(tmp_path)]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "sweep.parquet"), table)
+
+
+def test_sweep_spec_errors():
+    from sim.errors import SpecError
+    from sim.spec import parse_spec
+
+    base = {"experiment": {"name": "s", "scenario": "pdac_gem", "analysis": "sweep"},
+            "conditions": [{"name": "control"}, {"name": "CAF-EV", "ev_mode": "coculture"}]}
+    good = {"condition": "CAF-EV", "reference": "control", "factors": [{"name": "caf_ratio", "low": 1, "high": 3}]}
+    assert parse_spec({**base, "sweep": good}).sweep.factors[0].points == 5
+    cases = [({**good, "factors": []}, "a sweep needs at least one factor"),
+             ({**good, "reference": "contrl"}, r"sweep.reference names condition 'contrl'.*Did you mean 'control'"),
+             ({**good, "factors": [{"name": "k", "low": 0, "high": 1, "scale": "log"}]}, "a log range must be > 0"),
+             ({**good, "factors": [{"name": "k", "low": 2, "high": 1}]}, "low < high"),
+             ({**good, "design": "sobl"}, r"sweep.design: Input should be 'grid'")]
+    for settings, message in cases:
+        with pytest.raises(SpecError, match=message):
+            parse_spec({**base, "sweep": settings}, "s.toml")

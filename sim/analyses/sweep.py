@@ -1,0 +1,140 @@
+"""The ``analysis = "sweep"`` of an experiment spec: a design over factors, the IC50 shift at every point, the plots.
+
+Writes ``sweep.parquet`` and ``sweep.csv`` (one row per point: factors, readouts, status, message), the Parquet parts
+it was assembled from (``parts/``, what ``--resume`` continues from), ``indices.csv`` for saltelli/morris designs,
+``sweep.png`` and ``metadata.json`` (spec, model hash, versions, seed, design).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from sim.sweep.design import Factor, analyse, make_design
+from sim.sweep.evaluate import IC50Shift
+from sim.sweep.runner import run_sweep
+
+FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
+
+
+def _plt():
+    from sim.plots import _plt as plt
+
+    return plt()
+
+
+def factor_label(name: str, model=None) -> str:
+    """A factor with its unit for axes (parameter table, intervention table, exposure settings)."""
+    from sim.catalogue import load_catalogue
+
+    units = {"caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "µg EV protein/mL"}
+    cat = load_catalogue()
+    if name in units:
+        unit = units[name]
+    elif name in cat.interventions:
+        unit = cat.interventions[name]["unit"]
+    elif model is not None and name in model.docs:
+        unit = model.docs[name]["unit"]
+    else:
+        unit = ""
+    return f"{name} ({unit})" if unit else name
+
+
+def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design: str, indices=None, title=None,
+               model=None):
+    """1 factor: readout curve with the no-shift line; 2 factors on a grid: heatmap with the 2-fold contour;
+    saltelli: S1/ST bars with CIs; morris: mu* against sigma; otherwise readout against each factor."""
+    plt = _plt()
+    ok = table[table["status"] == "ok"]
+    label = "IC50 fold vs reference" if readout == "ic50_fold" else "IC50 (µM)"
+    if indices is not None and design == "saltelli":
+        fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(indices) + 2), 4.2))
+        x = np.arange(len(indices))
+        ax.bar(x - 0.2, indices["S1"], 0.4, yerr=indices["S1_conf"], capsize=3, label="first order S1")
+        ax.bar(x + 0.2, indices["ST"], 0.4, yerr=indices["ST_conf"], capsize=3, label="total ST")
+        ax.set_xticks(x, indices["factor"], rotation=30, ha="right")
+        ax.set_ylabel(f"Sobol' index of {label} (fraction of variance)")
+        ax.legend(frameon=False)
+    elif indices is not None and design == "morris":
+        fig, ax = plt.subplots(figsize=(6.5, 4.8))
+        ax.scatter(indices["mu_star"], indices["sigma"])
+        for _, r in indices.iterrows():
+            ax.annotate(r["factor"], (r["mu_star"], r["sigma"]), fontsize=8, xytext=(3, 3),
+                        textcoords="offset points")
+        ax.set_xlabel(f"mu* (mean |elementary effect| on {label})")
+        ax.set_ylabel("sigma (spread of elementary effects)")
+    elif design == "grid" and len(factors) == 2:
+        fx, fy = factors
+        grid = ok.pivot_table(index=fy.name, columns=fx.name, values=readout)
+        fig, ax = plt.subplots(figsize=(6.8, 5.2))
+        mesh = ax.pcolormesh(grid.columns, grid.index, grid.values, shading="nearest", cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label=label)
+        if readout == "ic50_fold" and np.nanmin(grid.values) < FOLD_CONTOUR < np.nanmax(grid.values):
+            cs = ax.contour(grid.columns, grid.index, grid.values, levels=[FOLD_CONTOUR], colors="white")
+            ax.clabel(cs, fmt=lambda v: f"{v:g}-fold")
+        from sim.plots import _plain_log_ticks
+
+        for axis, f, values in ((ax.xaxis, fx, grid.columns), (ax.yaxis, fy, grid.index)):
+            if f.scale == "log":
+                (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
+                _plain_log_ticks(axis)
+            axis.set_ticks(list(values), [f"{v:.3g}" for v in values])  # label the grid's own values
+        ax.set_xlabel(factor_label(fx.name, model))
+        ax.set_ylabel(factor_label(fy.name, model))
+    else:
+        fig, axes = plt.subplots(1, len(factors), figsize=(4.4 * len(factors), 3.8), squeeze=False)
+        for ax, f in zip(axes[0], factors):
+            sub = ok.sort_values(f.name)
+            ax.plot(sub[f.name], sub[readout], "o-" if len(factors) == 1 else "o", ms=4)
+            if readout == "ic50_fold":
+                ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+            if f.scale == "log":
+                ax.set_xscale("log")
+            ax.set_xlabel(factor_label(f.name, model))
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=False, quiet=False):
+    """Run a sweep spec; returns (folder, files, table, summary)."""
+    from sim.results import atomic_write, write_figure, write_metadata, write_table
+
+    sw = spec.sweep
+    by_name = {c.name: c for c in spec.conditions}
+    factors = [Factor(f.name, f.low, f.high, f.scale, 2 if quick else f.points) for f in sw.factors]
+    evaluate = IC50Shift(spec.experiment.scenario, by_name[sw.condition].model_dump(exclude_defaults=True),
+                         by_name[sw.reference].model_dump(exclude_defaults=True), 6 if quick else sw.n_doses,
+                         sw.pretreatment_h)
+    evaluate.check([f.name for f in factors])  # every factor name checked before any run
+    n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
+    points = make_design(factors, sw.design, n, spec.experiment.seed)
+    table = run_sweep(evaluate, points, folder, workers=workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
+                      resume=resume, progress=False if quiet else None)
+    table.insert(len(table.columns) - 2, "seed", spec.experiment.seed)
+    files = [folder / "parts", write_table(table, folder / "sweep.csv"),
+             atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]
+    indices = None
+    if sw.design in ("saltelli", "morris"):
+        y = table[sw.readout].to_numpy(dtype=float)
+        if np.all(np.isfinite(y)):
+            indices = analyse(factors, sw.design, points, y, spec.experiment.seed)
+            files.append(write_table(indices, folder / "indices.csv"))
+    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+    files.append(write_figure(plot_sweep(table, factors, sw.readout, sw.design, indices, title, model),
+                              folder / "sweep.png"))
+    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                {"quick": quick, "design": sw.design, "points": len(points),
+                                 "factors": [f.__dict__ for f in factors]}))
+    failed = table["status"] != "ok"
+    summary = pd.DataFrame([{"points": len(table), "failed": int(failed.sum()),
+                             f"{sw.readout}_min": table[sw.readout].min(), f"{sw.readout}_max": table[sw.readout].max(),
+                             "first_failure": table.loc[failed, "message"].iloc[0] if failed.any() else ""}])
+    if indices is not None:
+        summary = indices
+    return folder, files, table, summary
+
