@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--workers", type=int, help="sweeps: worker processes (default: all cores)")
     p_run.add_argument("--resume", action="store_true", help="sweeps: continue an interrupted run")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p_run.add_argument("--scheduler", help="sweeps: run on a Dask distributed scheduler, e.g. tcp://host:8786")
     p_fit = sub.add_parser("fit", help="fit measured dose-response data (CSV: condition, dose, response)")
     p_fit.add_argument("data", help="CSV with columns condition, dose, response (optional replicate)")
     p_fit.add_argument("-o", "--out", help="output folder (default results/fit_<file stem>)")
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             from sim.experiment import run_experiment
 
             result = run_experiment(args.spec, args.out, quick=args.quick, workers=args.workers, resume=args.resume,
-                                    quiet=args.quiet)
+                                    quiet=args.quiet, scheduler=args.scheduler)
             with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format",
                                    "{:.4g}".format):
                 print(result.summary.to_string(index=False))

@@ -49,7 +49,7 @@ def summarise_timecourse(table: pd.DataFrame, model) -> pd.DataFrame:
 
 def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None = None,
                    quick: bool = False, workers: int | None = None, resume: bool = False,
-                   quiet: bool = False) -> ExperimentResult:
+                   quiet: bool = False, scheduler: str | None = None) -> ExperimentResult:
     """Run a spec (object or TOML path) and write its results.
 
     Parameters
@@ -60,9 +60,9 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
         Folder to write to (default ``results/<experiment name>``).
     quick : bool
         Fewer output points, doses or design points for tests and smoke runs; same model and conditions.
-    workers, resume, quiet
+    workers, resume, quiet, scheduler
         Sweeps only: worker processes (default all cores), keep finished points of an interrupted run, no progress
-        bar.
+        bar, run on an existing Dask distributed scheduler (``tcp://host:port``).
 
     Returns
     -------
@@ -77,7 +77,7 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     if spec.experiment.analysis == "sweep":
         from sim.analyses.sweep import run_sweep_experiment
 
-        return ExperimentResult(*run_sweep_experiment(spec, model, folder, quick, workers, resume, quiet))
+        return ExperimentResult(*run_sweep_experiment(spec, model, folder, quick, workers, resume, quiet, scheduler))
     if spec.experiment.analysis == "boolean":
         from sim.analyses.boolean import run_boolean_experiment
 

@@ -100,7 +100,7 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
     return fig
 
 
-def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=False, quiet=False):
+def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=False, quiet=False, scheduler=None):
     """Run a sweep spec; returns (folder, files, table, summary)."""
     from sim.results import atomic_write, write_figure, write_metadata, write_table
 
@@ -114,7 +114,7 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
     n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
     points = make_design(factors, sw.design, n, spec.experiment.seed)
     table = run_sweep(evaluate, points, folder, workers=workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
-                      resume=resume, progress=False if quiet else None)
+                      resume=resume, progress=False if quiet else None, scheduler=scheduler)
     table.insert(len(table.columns) - 2, "seed", spec.experiment.seed)
     files = [folder / "parts", write_table(table, folder / "sweep.csv"),
              atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]

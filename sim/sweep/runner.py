@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import InvalidValueError
+from sim.errors import InvalidValueError, SimulationError
 from sim.results import atomic_write
 
 PARTS = "parts"
@@ -46,7 +46,8 @@ def finished_points(folder: Path) -> pd.DataFrame:
 
 
 def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: str | Path, workers: int = 1,
-              chunk_size: int = 16, resume: bool = False, progress: bool | None = None) -> pd.DataFrame:
+              chunk_size: int = 16, resume: bool = False, progress: bool | None = None,
+              scheduler: str | None = None) -> pd.DataFrame:
     """Evaluate every point and return one tidy row per point (inputs, readouts, status, message), by point id.
 
     Parameters
@@ -64,6 +65,9 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
         parts is an error (nothing is overwritten silently).
     progress : bool, optional
         A tqdm bar (default: when stderr is a terminal).
+    scheduler : str, optional
+        Address of a running Dask distributed scheduler (``tcp://host:port``): chunks run on its workers instead of
+        local processes; results are written here as they arrive, so resume works the same way.
     """
     folder = Path(folder)
     if workers < 1 or chunk_size < 1:
@@ -86,13 +90,23 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
         bar.update(len(chunk_rows))
 
     try:
-        if workers == 1:
+        if scheduler:
+            from distributed import Client, as_completed
+
+            with Client(scheduler, timeout="30s") as client:
+                futures = client.map(evaluate_chunk, [evaluate] * len(chunks), chunks, pure=False)
+                for future in as_completed(futures):
+                    keep(future.result())
+        elif workers == 1:
             for chunk in chunks:
                 keep(evaluate_chunk(evaluate, chunk))
         else:
             with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
                 for result in pool.map(evaluate_chunk, [evaluate] * len(chunks), chunks):
                     keep(result)
+    except OSError as exc:  # a scheduler that cannot be reached
+        raise SimulationError(f"Cannot run the sweep on Dask scheduler {scheduler!r}: {exc}. Finished chunks are "
+                              f"kept in {folder / PARTS}; run again with --resume.") from None
     finally:
         bar.close()
     table = finished_points(folder).sort_values("point", kind="stable").reset_index(drop=True)
