@@ -116,3 +116,18 @@ def test_sweep_spec_errors():
     for settings, message in cases:
         with pytest.raises(SpecError, match=message):
             parse_spec({**base, "sweep": settings}, "s.toml")
+
+
+def test_endpoint_evaluator_equals_a_direct_run(tmp_path):
+    # the benchmark's evaluator: one simulation per point, the factor set as a parameter
+    from sim.engines.ode import engine_for
+    from sim.sweep.evaluate import Endpoint
+
+    evaluate = Endpoint("pdac_gem", {"name": "c", "ev_mode": "coculture", "dose": 0.05}, ("N_cancer", "PTEN"))
+    points = make_design([Factor("miR_21_per_EV", 0.1, 10, "log", points=3)], "grid")
+    table = run_sweep(evaluate, points, tmp_path)
+    model = sim.build_model("pdac_gem")
+    values = sim.Condition(name="c", ev_mode="coculture", dose=0.05).values(model)
+    for _, row in table.iterrows():
+        direct = engine_for(model).run({**values, "miR_21_per_EV": row["miR_21_per_EV"]}, 72.0, 2, ["PTEN"])
+        assert row["PTEN"] == pytest.approx(direct["PTEN"].iloc[-1], rel=1e-12)

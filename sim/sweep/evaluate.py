@@ -76,3 +76,24 @@ class IC50Shift:
         return {"ic50_reference_uM": ref["ic50_abs"], "ic50_uM": cond["ic50_abs"],
                 "ic50_fold": cond["ic50_abs"] / ref["ic50_abs"] if ok else math.nan,
                 "fit_status": f"{ref['status']}/{cond['status']}"}
+
+
+@dataclass
+class Endpoint:
+    """One simulation per point: ``condition`` (Condition keywords) with the factors as model parameters, run for
+    ``end_h`` from the model's initial state; returns the ``readouts`` at the end. The cheapest evaluator: one
+    reused compiled model, no protocol phases (what the sweep-throughput benchmark measures)."""
+
+    scenario: str
+    condition: dict
+    readouts: tuple = ("N_cancer",)
+    end_h: float = 72.0
+
+    def __call__(self, inputs: dict) -> dict:
+        from sim.engines.ode import engine_for
+
+        model = _model(self.scenario)
+        values = Condition(**self.condition).values(model)
+        values.update({k: float(v) for k, v in inputs.items()})
+        row = engine_for(model).simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
+        return dict(zip(self.readouts, row.tolist()))
