@@ -155,6 +155,15 @@ class SweepSettings(BaseModel):
     chunk_size: int = Field(default=8, ge=1, le=100_000)
 
 
+def _known_condition(label: str, name: str, names: list[str]) -> None:
+    """ValueError (with a did-you-mean) unless ``name`` is one of the spec's condition names."""
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"{label} names condition '{name}', which is not among the conditions "
+                         f"({', '.join(names)}).{hint}")
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment file."""
 
@@ -180,11 +189,7 @@ class ExperimentSpec(BaseModel):
         for label, name in (("sweep.condition", sw.condition), ("sweep.reference", sw.reference)):
             if name is None:
                 raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
-            if name not in names:
-                close = difflib.get_close_matches(name, names, n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ValueError(f"{label} names condition '{name}', which is not among the conditions "
-                                 f"({', '.join(names)}).{hint}")
+            _known_condition(label, name, names)
         return self
 
     @model_validator(mode="after")
@@ -196,11 +201,8 @@ class ExperimentSpec(BaseModel):
         for label, name in [("dose_response.control", dr.control)] + [
                 (f"dose_response.references['{k}']", n) for k, n in dr.references.items()] + [
                 ("dose_response.references key", k) for k in dr.references]:
-            if name is not None and name not in names:
-                close = difflib.get_close_matches(name, names, n=1)
-                hint = f" Did you mean '{close[0]}'?" if close else ""
-                raise ValueError(f"{label} names condition '{name}', which is not among the conditions "
-                                 f"({', '.join(names)}).{hint}")
+            if name is not None:
+                _known_condition(label, name, names)
         for c in self.conditions:
             if c.dose:
                 raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a dose-response runs the dose "
