@@ -149,7 +149,10 @@ class SweepSettings(BaseModel):
     factors: list[SweepFactor] = Field(default_factory=list)
     condition: str | None = None
     reference: str | None = None
-    readout: Literal["ic50_fold", "ic50_uM"] = "ic50_fold"
+    readout: Literal["ic50_fold", "ic50_uM", "viability", "species"] = "ic50_fold"
+    species: str = "PTEN"
+    dose: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
     n_doses: int = Field(default=8, ge=4, le=50)
     pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
     chunk_size: int = Field(default=8, ge=1, le=100_000)
@@ -186,7 +189,8 @@ class ExperimentSpec(BaseModel):
         factor_names = [f.name for f in sw.factors]
         if len(set(factor_names)) != len(factor_names):
             raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
-        for label, name in (("sweep.condition", sw.condition), ("sweep.reference", sw.reference)):
+        needed = (("sweep.condition", sw.condition), ("sweep.reference", sw.reference))
+        for label, name in needed if sw.readout.startswith("ic50") else needed[:1]:
             if name is None:
                 raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
             _known_condition(label, name, names)

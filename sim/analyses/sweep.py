@@ -11,8 +11,9 @@ import os
 import numpy as np
 import pandas as pd
 
+from sim.analyses.timecourse import unit_of
 from sim.sweep.design import Factor, analyse, make_design
-from sim.sweep.evaluate import IC50Shift
+from sim.sweep.evaluate import AssayReadout, IC50Shift
 from sim.sweep.runner import run_sweep
 
 FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
@@ -47,7 +48,8 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
     saltelli: S1/ST bars with CIs; morris: mu* against sigma; otherwise readout against each factor."""
     plt = _plt()
     ok = table[table["status"] == "ok"]
-    label = "IC50 fold vs reference" if readout == "ic50_fold" else "IC50 (µM)"
+    label = {"ic50_fold": "IC50 fold vs reference", "ic50_uM": "IC50 (µM)",
+             "viability": "relative viability (fraction)"}.get(readout, f"{readout} at assay end ({unit_of(readout)})")
     if indices is not None and design == "saltelli":
         fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(indices) + 2), 4.2))
         x = np.arange(len(indices))
@@ -107,10 +109,21 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
     sw = spec.sweep
     by_name = {c.name: c for c in spec.conditions}
     factors = [Factor(f.name, f.low, f.high, f.scale, 2 if quick else f.points) for f in sw.factors]
-    evaluate = IC50Shift(spec.experiment.scenario, by_name[sw.condition].model_dump(exclude_defaults=True),
-                         by_name[sw.reference].model_dump(exclude_defaults=True), 6 if quick else sw.n_doses,
-                         sw.pretreatment_h)
-    evaluate.check([f.name for f in factors])  # every factor name checked before any run
+    condition = by_name[sw.condition].model_dump(exclude_defaults=True)
+    checker = IC50Shift(spec.experiment.scenario, condition)
+    checker.check([f.name for f in factors])  # every factor name checked before any run
+    if sw.readout.startswith("ic50"):
+        evaluate = IC50Shift(spec.experiment.scenario, condition,
+                             by_name[sw.reference].model_dump(exclude_defaults=True), 6 if quick else sw.n_doses,
+                             sw.pretreatment_h)
+    else:
+        from sim.engines.ode import engine_for
+
+        if sw.readout == "species":
+            engine_for(model).check_selection([sw.species])  # did-you-mean before any run
+        evaluate = AssayReadout(spec.experiment.scenario, condition, sw.readout, sw.species, sw.dose,
+                                sw.assay_time_h, sw.pretreatment_h)
+    readout = sw.species if sw.readout == "species" else sw.readout
     n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
     points = make_design(factors, sw.design, n, spec.experiment.seed)
     table = run_sweep(evaluate, points, folder, workers=workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
@@ -120,19 +133,19 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
              atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]
     indices = None
     if sw.design in ("saltelli", "morris"):
-        y = table[sw.readout].to_numpy(dtype=float)
+        y = table[readout].to_numpy(dtype=float)
         if np.all(np.isfinite(y)):
             indices = analyse(factors, sw.design, points, y, spec.experiment.seed)
             files.append(write_table(indices, folder / "indices.csv"))
     title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
-    files.append(write_figure(plot_sweep(table, factors, sw.readout, sw.design, indices, title, model),
+    files.append(write_figure(plot_sweep(table, factors, readout, sw.design, indices, title, model),
                               folder / "sweep.png"))
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "design": sw.design, "points": len(points),
                                  "factors": [f.__dict__ for f in factors]}))
     failed = table["status"] != "ok"
     summary = pd.DataFrame([{"points": len(table), "failed": int(failed.sum()),
-                             f"{sw.readout}_min": table[sw.readout].min(), f"{sw.readout}_max": table[sw.readout].max(),
+                             f"{readout}_min": table[readout].min(), f"{readout}_max": table[readout].max(),
                              "first_failure": table.loc[failed, "message"].iloc[0] if failed.any() else ""}])
     if indices is not None:
         summary = indices

@@ -32,6 +32,23 @@ def ishigami(inputs: dict, a: float = 7.0, b: float = 0.1) -> dict:
     return {"y": math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)}
 
 
+def apply_factors(base: dict, inputs: dict, interventions: bool = True) -> Condition:
+    """``base`` (Condition keywords) with the factor values applied: exposure settings, intervention doses (only
+    when ``interventions``) or model parameters."""
+    cond = {**base, "parameters": dict(base.get("parameters", {})),
+            "interventions": dict(base.get("interventions", {}))}
+    cat = load_catalogue()
+    for name, value in inputs.items():
+        if name in EXPOSURE_FACTORS:
+            cond[name] = float(value)
+        elif name in cat.interventions:
+            if interventions:
+                cond["interventions"][name] = float(value)
+        else:
+            cond["parameters"][name] = float(value)
+    return Condition(**cond)
+
+
 @dataclass
 class IC50Shift:
     """IC50 of ``condition`` and of ``reference`` (Condition keyword dicts) at each point, and their fold."""
@@ -50,25 +67,11 @@ class IC50Shift:
             if name not in valid:
                 raise UnknownNameError("sweep factor", name, sorted(valid), f"scenario '{self.scenario}'")
 
-    def _apply(self, base: dict, inputs: dict, interventions: bool) -> Condition:
-        cond = {**base, "parameters": dict(base.get("parameters", {})),
-                "interventions": dict(base.get("interventions", {}))}
-        cat = load_catalogue()
-        for name, value in inputs.items():
-            if name in EXPOSURE_FACTORS:
-                cond[name] = float(value)
-            elif name in cat.interventions:
-                if interventions:
-                    cond["interventions"][name] = float(value)
-            else:
-                cond["parameters"][name] = float(value)
-        return Condition(**cond)
-
     def __call__(self, inputs: dict) -> dict:
         from sim.analyses.dose_response import fit_curves, run_dose_response
 
         model = _model(self.scenario)
-        conds = [self._apply(self.reference, inputs, False), self._apply(self.condition, inputs, True)]
+        conds = [apply_factors(self.reference, inputs, False), apply_factors(self.condition, inputs, True)]
         fits = fit_curves(run_dose_response(model, conds, n_doses=self.n_doses,
                                             pretreatment_h=self.pretreatment_h)).set_index("condition")
         ref, cond = (fits.loc[c.name] for c in conds)
@@ -97,3 +100,32 @@ class Endpoint:
         values.update({k: float(v) for k, v in inputs.items()})
         row = engine_for(model).simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
         return dict(zip(self.readouts, row.tolist()))
+
+
+@dataclass
+class AssayReadout:
+    """Through the assay protocol (steady cells, pretreatment, drug phase): ``viability`` at ``dose`` (cells at the
+    end over the drug-free cells) or a ``species`` at the end of the drug phase, for ``condition`` with the factors
+    applied as in :class:`IC50Shift`."""
+
+    scenario: str
+    condition: dict
+    readout: str = "viability"
+    species: str = "PTEN"
+    dose: float = 0.0
+    assay_h: float = 72.0
+    pretreatment_h: float = 48.0
+
+    def __call__(self, inputs: dict) -> dict:
+        from sim.engines.ode import engine_for
+        from sim.protocol import AssayProtocol
+
+        model = _model(self.scenario)
+        values = apply_factors(self.condition, inputs).values(model)
+        protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
+        if self.readout == "species":
+            end = protocol.endpoint({**values, "drug_ext": float(self.dose)}, self.assay_h, [self.species])
+            return {self.species: float(end[0])}
+        treated, control = (protocol.endpoint({**values, "drug_ext": d}, self.assay_h, ["N_cancer"])[0]
+                            for d in (float(self.dose), 0.0))
+        return {"viability": float(treated / control)}
