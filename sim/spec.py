@@ -130,6 +130,7 @@ class SweepFactor(BaseModel):
     high: float = Field(allow_inf_nan=False)
     scale: Literal["lin", "log"] = "lin"
     points: int = Field(default=5, ge=2, le=1000)
+    unit: str | None = None  # if given, checked against the parameter/intervention table before any run
 
     @model_validator(mode="after")
     def _range(self):
@@ -149,8 +150,11 @@ class SweepSettings(BaseModel):
     factors: list[SweepFactor] = Field(default_factory=list)
     condition: str | None = None
     reference: str | None = None
-    readout: Literal["ic50_fold", "ic50_uM", "viability", "species"] = "ic50_fold"
+    readout: Literal["ic50_fold", "ic50_uM", "gr50_fold", "gr50_uM", "auc", "auc_fold", "viability",
+                     "species"] = "ic50_fold"
     species: str = "PTEN"
+    statistic: Literal["end", "max", "at"] = "end"
+    time_h: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     dose: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
     n_doses: int = Field(default=8, ge=4, le=50)
@@ -190,10 +194,19 @@ class ExperimentSpec(BaseModel):
         if len(set(factor_names)) != len(factor_names):
             raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
         needed = (("sweep.condition", sw.condition), ("sweep.reference", sw.reference))
-        for label, name in needed if sw.readout.startswith("ic50") else needed[:1]:
+        for label, name in needed if sw.readout.endswith("_fold") else needed[:1]:
             if name is None:
                 raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
             _known_condition(label, name, names)
+        if sw.reference is not None:
+            _known_condition("sweep.reference", sw.reference, names)
+        if sw.readout == "species" and sw.statistic == "at":
+            if sw.time_h is None:
+                raise ValueError("sweep.time_h is required with statistic = 'at': the hour after the drug at which "
+                                 "the species is read")
+            if sw.time_h > sw.assay_time_h:
+                raise ValueError(f"sweep.time_h ({sw.time_h:g} h) is after the end of the assay "
+                                 f"(assay_time_h = {sw.assay_time_h:g} h)")
         return self
 
     @model_validator(mode="after")

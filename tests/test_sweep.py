@@ -1,4 +1,4 @@
-"""Sweep core (issue #5, in progress): designs, SALib indices through the sweep path, parallel runs, resume."""
+"""Sweep core (issue #5): designs, SALib indices through the sweep path, parallel runs, resume."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,6 +76,9 @@ def test_grid_sweep_equals_point_by_point_dose_responses(tmp_path):
         fits = fit_curves(run_dose_response(model, conds, n_doses=6)).set_index("condition")
         assert row["ic50_fold"] == pytest.approx(fits.loc["CAF-EV", "ic50_abs"] / fits.loc["control", "ic50_abs"],
                                                  rel=1e-9)
+        assert row["gr50_fold"] == pytest.approx(fits.loc["CAF-EV", "gr50"] / fits.loc["control", "gr50"], rel=1e-9)
+        assert row["auc"] == pytest.approx(fits.loc["CAF-EV", "auc"], rel=1e-12)
+        assert row["auc_reference"] == pytest.approx(fits.loc["control", "auc"], rel=1e-12)
     shifts = table.set_index(["caf_ratio", "GW4869"])["ic50_fold"]
     assert shifts[(3.0, 0.0)] > shifts[(1.0, 0.0)] > shifts[(1.0, 20.0)] > 1.0  # more CAFs up, GW4869 down
 
@@ -113,7 +116,11 @@ def test_sweep_spec_errors():
              ({**good, "reference": "contrl"}, r"sweep.reference names condition 'contrl'.*Did you mean 'control'"),
              ({**good, "factors": [{"name": "k", "low": 0, "high": 1, "scale": "log"}]}, "a log range must be > 0"),
              ({**good, "factors": [{"name": "k", "low": 2, "high": 1}]}, "low < high"),
-             ({**good, "design": "sobl"}, r"sweep.design: Input should be 'grid'")]
+             ({**good, "design": "sobl"}, r"sweep.design: Input should be 'grid'"),
+             ({**good, "readout": "gr50_fold", "reference": None}, "sweep.reference is required"),
+             ({**good, "readout": "species", "statistic": "at"}, "sweep.time_h is required"),
+             ({**good, "readout": "species", "statistic": "at", "time_h": 100}, "after the end of the assay"),
+             ({**good, "readout": "species", "statistic": "mean"}, r"sweep.statistic: Input should be 'end'")]
     for settings, message in cases:
         with pytest.raises(SpecError, match=message):
             parse_spec({**base, "sweep": settings}, "s.toml")
@@ -153,3 +160,50 @@ def test_assay_readouts_equal_the_protocol_run(tmp_path):
         n_free = protocol.endpoint({**values, "drug_ext": 0.0}, 72.0, ["N_cancer"])[0]
         assert v_row["viability"] == pytest.approx(n_drug / n_free, rel=1e-12)
     assert pten["PTEN"].is_monotonic_decreasing  # more miR-20a per EV, less PTEN ([33])
+
+
+def test_species_max_and_at_time_readouts_equal_the_protocol_course(tmp_path):
+    # "max" is the maximum over the drug phase on the 15-min grid; "at" reads the species t h after the drug
+    from sim.engines.ode import engine_for
+    from sim.protocol import AssayProtocol
+    from sim.sweep.evaluate import AssayReadout
+
+    cond = {"name": "CAF-EV", "ev_mode": "addition"}
+    points = make_design([Factor("ev_dose_ug", 5, 50, "log", points=2)], "grid")
+    peak = run_sweep(AssayReadout("pdac_gem", cond, "species", "CASP3a", dose=0.1, statistic="max"), points,
+                     tmp_path / "m")
+    at24 = run_sweep(AssayReadout("pdac_gem", cond, "species", "CASP3a", dose=0.1, statistic="at", time_h=24.0),
+                     points, tmp_path / "a")
+    model = sim.build_model("pdac_gem")
+    protocol = AssayProtocol(engine_for(model), 48.0)
+    for (_, m_row), (_, a_row) in zip(peak.iterrows(), at24.iterrows()):
+        values = {**sim.Condition(**cond, ev_dose_ug=m_row["ev_dose_ug"]).values(model), "drug_ext": 0.1}
+        course = protocol.run(values, 72.0, 289, ["CASP3a"])
+        assert m_row["CASP3a_max"] == pytest.approx(course["CASP3a"].max(), rel=1e-9)
+        assert a_row["CASP3a_at_24h"] == pytest.approx(course.loc[course["time"] == 24.0, "CASP3a"].iloc[0], rel=1e-6)
+    assert (peak["CASP3a_max"] >= at24["CASP3a_at_24h"]).all()
+    with pytest.raises(InvalidValueError, match="needs 'time_h' > 0"):
+        AssayReadout("pdac_gem", cond, "species", "CASP3a", statistic="at")
+
+
+def test_factor_units_are_checked_against_the_tables_before_any_run(tmp_path):
+    from sim.errors import SpecError
+    from sim.experiment import run_experiment
+    from sim.spec import parse_spec
+
+    def spec(unit, name="GW4869"):
+        return parse_spec({"experiment": {"name": "u", "scenario": "pdac_gem", "analysis": "sweep"},
+                           "sweep": {"condition": "CAF-EV", "reference": "control",
+                                     "factors": [{"name": name, "low": 1, "high": 3, "unit": unit}]},
+                           "conditions": [{"name": "control"}, {"name": "CAF-EV", "ev_mode": "coculture"}]})
+
+    with pytest.raises(SpecError, match=r"sweep.factors\[0\].unit: factor 'GW4869' is in 'uM' "
+                                        r"\(models/tables/interventions.tsv\); found 'nM'"):
+        run_experiment(spec("nM"), tmp_path / "a")
+    with pytest.raises(SpecError, match=r"factor 'k_escape' is in '1/h' \(models/tables/parameters.tsv\); "
+                                        r"found 'h'"):
+        run_experiment(spec("h", "k_escape"), tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing was run or written
+    from sim.analyses.sweep import check_factor_units
+
+    check_factor_units(spec("µM").sweep.factors, sim.build_model("pdac_gem"))  # µ and u are the same unit

@@ -13,7 +13,7 @@ import pandas as pd
 
 from sim.analyses.timecourse import unit_of
 from sim.sweep.design import Factor, analyse, make_design
-from sim.sweep.evaluate import AssayReadout, IC50Shift
+from sim.sweep.evaluate import AssayReadout, IC50Shift, species_column
 from sim.sweep.runner import run_sweep
 
 FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
@@ -25,21 +25,71 @@ def _plt():
     return plt()
 
 
-def factor_label(name: str, model=None) -> str:
-    """A factor with its unit for axes (parameter table, intervention table, exposure settings)."""
+EXPOSURE_UNITS = {"caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "ug/mL"}
+READOUT_LABELS = {"ic50_fold": "IC50 fold vs reference", "ic50_uM": "IC50 (µM)", "gr50_fold": "GR50 fold vs reference",
+                  "gr50_uM": "GR50 (µM)", "auc": "AUC (mean viability over log10 dose, fraction)",
+                  "auc_fold": "AUC fold vs reference", "viability": "relative viability (fraction)"}
+
+
+def factor_unit(name: str, model=None) -> str:
+    """The unit of a factor from the exposure settings, the intervention table or the model's parameter table."""
     from sim.catalogue import load_catalogue
 
-    units = {"caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "µg EV protein/mL"}
     cat = load_catalogue()
-    if name in units:
-        unit = units[name]
-    elif name in cat.interventions:
-        unit = cat.interventions[name]["unit"]
-    elif model is not None and name in model.docs:
-        unit = model.docs[name]["unit"]
-    else:
-        unit = ""
+    if name in EXPOSURE_UNITS:
+        return EXPOSURE_UNITS[name]
+    if name in cat.interventions:
+        return cat.interventions[name]["unit"]
+    if model is not None and name in model.docs:
+        return model.docs[name]["unit"]
+    return ""
+
+
+def factor_label(name: str, model=None) -> str:
+    """A factor with its unit for axes (parameter table, intervention table, exposure settings)."""
+    unit = factor_unit(name, model)
     return f"{name} ({unit})" if unit else name
+
+
+def _same_unit(a: str, b: str) -> bool:
+    norm = lambda u: "".join(u.replace("µ", "u").replace("μ", "u").split()).lower()  # noqa: E731
+    return norm(a) == norm(b)
+
+
+def check_factor_units(factors, model, source: str = "<spec>") -> None:
+    """Each factor that states a ``unit`` must state the unit its table gives (before any run).
+
+    Raises
+    ------
+    SpecError
+        Naming ``sweep.factors[i].unit``, the unit expected (and the table it comes from) and the unit found.
+    """
+    from sim.errors import SpecError
+
+    for i, f in enumerate(factors):
+        if f.unit is None:
+            continue
+        expected = factor_unit(f.name, model)
+        if not _same_unit(f.unit, expected):
+            table = ("the exposure settings" if f.name in EXPOSURE_UNITS else
+                     "models/tables/interventions.tsv" if expected and f.name not in model.docs else
+                     "models/tables/parameters.tsv")
+            raise SpecError(f"{source}: sweep.factors[{i}].unit: factor '{f.name}' is in '{expected}' "
+                            f"({table}); found '{f.unit}'. Give the range in '{expected}' and set unit = "
+                            f"'{expected}' (or leave unit out).")
+
+
+def readout_label(readout: str) -> str:
+    """Axis label of a readout column (dose-response readouts, viability, or a species column)."""
+    if readout in READOUT_LABELS:
+        return READOUT_LABELS[readout]
+    if readout.endswith("_max"):
+        species = readout.removesuffix("_max")
+        return f"max of {species} in the drug phase ({unit_of(species)})"
+    if "_at_" in readout:
+        species, _, when = readout.rpartition("_at_")
+        return f"{species} {when.removesuffix('h')} h after the drug ({unit_of(species)})"
+    return f"{readout} at assay end ({unit_of(readout)})"
 
 
 def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design: str, indices=None, title=None,
@@ -48,8 +98,7 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
     saltelli: S1/ST bars with CIs; morris: mu* against sigma; otherwise readout against each factor."""
     plt = _plt()
     ok = table[table["status"] == "ok"]
-    label = {"ic50_fold": "IC50 fold vs reference", "ic50_uM": "IC50 (µM)",
-             "viability": "relative viability (fraction)"}.get(readout, f"{readout} at assay end ({unit_of(readout)})")
+    label = readout_label(readout)
     if indices is not None and design == "saltelli":
         fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(indices) + 2), 4.2))
         x = np.arange(len(indices))
@@ -72,7 +121,7 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
         fig, ax = plt.subplots(figsize=(6.8, 5.2))
         mesh = ax.pcolormesh(grid.columns, grid.index, grid.values, shading="nearest", cmap="viridis")
         fig.colorbar(mesh, ax=ax, label=label)
-        if readout == "ic50_fold" and np.nanmin(grid.values) < FOLD_CONTOUR < np.nanmax(grid.values):
+        if readout in ("ic50_fold", "gr50_fold") and np.nanmin(grid.values) < FOLD_CONTOUR < np.nanmax(grid.values):
             cs = ax.contour(grid.columns, grid.index, grid.values, levels=[FOLD_CONTOUR], colors="white")
             ax.clabel(cs, fmt=lambda v: f"{v:g}-fold")
         from sim.plots import _plain_log_ticks
@@ -89,7 +138,7 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
         for ax, f in zip(axes[0], factors):
             sub = ok.sort_values(f.name)
             ax.plot(sub[f.name], sub[readout], "o-" if len(factors) == 1 else "o", ms=4)
-            if readout == "ic50_fold":
+            if readout.endswith("_fold"):
                 ax.axhline(1.0, color="grey", lw=0.8, ls="--")
             if f.scale == "log":
                 ax.set_xscale("log")
@@ -111,10 +160,11 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
     factors = [Factor(f.name, f.low, f.high, f.scale, 2 if quick else f.points) for f in sw.factors]
     condition = by_name[sw.condition].model_dump(exclude_defaults=True)
     checker = IC50Shift(spec.experiment.scenario, condition)
-    checker.check([f.name for f in factors])  # every factor name checked before any run
-    if sw.readout.startswith("ic50"):
-        evaluate = IC50Shift(spec.experiment.scenario, condition,
-                             by_name[sw.reference].model_dump(exclude_defaults=True), 6 if quick else sw.n_doses,
+    checker.check([f.name for f in factors])  # every factor name and stated unit checked before any run
+    check_factor_units(sw.factors, model, spec.experiment.name)
+    reference = by_name[sw.reference].model_dump(exclude_defaults=True) if sw.reference else None
+    if sw.readout in READOUT_LABELS and sw.readout != "viability":
+        evaluate = IC50Shift(spec.experiment.scenario, condition, reference, 6 if quick else sw.n_doses,
                              sw.pretreatment_h)
     else:
         from sim.engines.ode import engine_for
@@ -122,8 +172,8 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
         if sw.readout == "species":
             engine_for(model).check_selection([sw.species])  # did-you-mean before any run
         evaluate = AssayReadout(spec.experiment.scenario, condition, sw.readout, sw.species, sw.dose,
-                                sw.assay_time_h, sw.pretreatment_h)
-    readout = sw.species if sw.readout == "species" else sw.readout
+                                sw.assay_time_h, sw.pretreatment_h, sw.statistic, sw.time_h)
+    readout = species_column(sw.species, sw.statistic, sw.time_h) if sw.readout == "species" else sw.readout
     n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
     points = make_design(factors, sw.design, n, spec.experiment.seed)
     table = run_sweep(evaluate, points, folder, workers=workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
-from sim.errors import UnknownNameError
+from sim.errors import InvalidValueError, UnknownNameError
 
 EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
 
@@ -51,11 +51,19 @@ def apply_factors(base: dict, inputs: dict, interventions: bool = True) -> Condi
 
 @dataclass
 class IC50Shift:
-    """IC50 of ``condition`` and of ``reference`` (Condition keyword dicts) at each point, and their fold."""
+    """Dose-response readouts of ``condition`` at each point, and their folds against ``reference`` (Condition
+    keyword dicts; ``reference = None`` runs the condition alone and reports no folds).
+
+    Returns ``ic50_uM`` (where the fitted 4PL crosses 50% viability), ``gr50_uM`` (Hafner 2016; NaN when the
+    drug-free cells do not grow), ``auc`` (mean viability over the log10 dose range), their ``*_reference`` values
+    and ``ic50_fold``/``gr50_fold``/``auc_fold`` (condition over reference), and ``fit_status`` and ``gr_status``
+    (``reference/condition``). The IC50 fold is NaN unless both 4PL fits are ``ok``; the GR50 fold unless both
+    GR50s are finite (a flat GR curve has GR50 = ±inf, datarail's convention).
+    """
 
     scenario: str
     condition: dict
-    reference: dict = field(default_factory=lambda: {"name": "reference"})
+    reference: dict | None = field(default_factory=lambda: {"name": "reference"})
     n_doses: int = 8
     pretreatment_h: float = 48.0
 
@@ -71,14 +79,25 @@ class IC50Shift:
         from sim.analyses.dose_response import fit_curves, run_dose_response
 
         model = _model(self.scenario)
-        conds = [apply_factors(self.reference, inputs, False), apply_factors(self.condition, inputs, True)]
+        conds = [apply_factors(self.condition, inputs, True)]
+        if self.reference is not None:
+            conds.insert(0, apply_factors(self.reference, inputs, False))
         fits = fit_curves(run_dose_response(model, conds, n_doses=self.n_doses,
                                             pretreatment_h=self.pretreatment_h)).set_index("condition")
-        ref, cond = (fits.loc[c.name] for c in conds)
+        cond = fits.loc[conds[-1].name]
+        out = {"ic50_uM": cond["ic50_abs"], "gr50_uM": cond.get("gr50", math.nan), "auc": cond["auc"]}
+        if self.reference is None:
+            return {**out, "fit_status": cond["status"], "gr_status": cond.get("gr_status", "not_fitted")}
+        ref = fits.loc[conds[0].name]
         ok = ref["status"] == "ok" and cond["status"] == "ok"
-        return {"ic50_reference_uM": ref["ic50_abs"], "ic50_uM": cond["ic50_abs"],
+        gr_ok = all(math.isfinite(g) and g > 0 for g in (ref.get("gr50", math.nan), out["gr50_uM"]))
+        return {"ic50_reference_uM": ref["ic50_abs"], **{k: v for k, v in out.items() if k == "ic50_uM"},
                 "ic50_fold": cond["ic50_abs"] / ref["ic50_abs"] if ok else math.nan,
-                "fit_status": f"{ref['status']}/{cond['status']}"}
+                "gr50_reference_uM": ref.get("gr50", math.nan), "gr50_uM": out["gr50_uM"],
+                "gr50_fold": out["gr50_uM"] / ref["gr50"] if gr_ok else math.nan,
+                "auc_reference": ref["auc"], "auc": out["auc"], "auc_fold": out["auc"] / ref["auc"],
+                "fit_status": f"{ref['status']}/{cond['status']}",
+                "gr_status": f"{ref.get('gr_status', 'not_fitted')}/{cond.get('gr_status', 'not_fitted')}"}
 
 
 @dataclass
@@ -102,11 +121,28 @@ class Endpoint:
         return dict(zip(self.readouts, row.tolist()))
 
 
+SPECIES_STATISTICS = ("end", "max", "at")
+MAX_GRID_POINTS_PER_H = 4  # "max" reads the drug phase on a 15-min output grid
+
+
+def species_column(species: str, statistic: str = "end", time_h: float | None = None) -> str:
+    """Column name of a species readout: ``PTEN`` (end), ``PTEN_max`` or ``PTEN_at_24h``."""
+    if statistic == "max":
+        return f"{species}_max"
+    if statistic == "at":
+        return f"{species}_at_{time_h:g}h"
+    return species
+
+
 @dataclass
 class AssayReadout:
     """Through the assay protocol (steady cells, pretreatment, drug phase): ``viability`` at ``dose`` (cells at the
-    end over the drug-free cells) or a ``species`` at the end of the drug phase, for ``condition`` with the factors
-    applied as in :class:`IC50Shift`."""
+    end over the drug-free cells) or a ``species`` of the drug phase, for ``condition`` with the factors applied as
+    in :class:`IC50Shift`.
+
+    A species is read at the end of the drug phase (``statistic = "end"``), at ``time_h`` after the drug
+    (``"at"``), or as its maximum over the drug phase on a 15-min output grid (``"max"``).
+    """
 
     scenario: str
     condition: dict
@@ -115,6 +151,16 @@ class AssayReadout:
     dose: float = 0.0
     assay_h: float = 72.0
     pretreatment_h: float = 48.0
+    statistic: str = "end"
+    time_h: float | None = None
+
+    def __post_init__(self):
+        if self.statistic not in SPECIES_STATISTICS:
+            raise InvalidValueError(f"A species readout's 'statistic' must be one of {', '.join(SPECIES_STATISTICS)}."
+                                    f" Got {self.statistic!r}.")
+        if self.statistic == "at" and not (self.time_h is not None and math.isfinite(self.time_h)
+                                           and self.time_h > 0):
+            raise InvalidValueError(f"A species read 'at' a time needs 'time_h' > 0 h. Got {self.time_h!r}.")
 
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
@@ -124,8 +170,14 @@ class AssayReadout:
         values = apply_factors(self.condition, inputs).values(model)
         protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
         if self.readout == "species":
-            end = protocol.endpoint({**values, "drug_ext": float(self.dose)}, self.assay_h, [self.species])
-            return {self.species: float(end[0])}
+            values = {**values, "drug_ext": float(self.dose)}
+            column = species_column(self.species, self.statistic, self.time_h)
+            if self.statistic == "max":
+                points = int(self.assay_h * MAX_GRID_POINTS_PER_H) + 1
+                course = protocol.run(values, self.assay_h, points, [self.species])
+                return {column: float(course[self.species].max())}
+            end_h = self.time_h if self.statistic == "at" else self.assay_h
+            return {column: float(protocol.endpoint(values, end_h, [self.species])[0])}
         treated, control = (protocol.endpoint({**values, "drug_ext": d}, self.assay_h, ["N_cancer"])[0]
                             for d in (float(self.dose), 0.0))
         return {"viability": float(treated / control)}
