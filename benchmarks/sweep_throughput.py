@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -45,7 +47,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=4000)
     parser.add_argument("--memory-points", type=int, default=100000)
+    parser.add_argument("--memory-part", choices=("sweep", "engine", "table"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_part:
+        return memory_part(args.memory_part, args.memory_points)
     model = sim.build_model("pdac_gem")
     engine = engine_for(model)
     points = make_design(FACTORS, "lhs", args.points, seed=0)
@@ -75,23 +80,58 @@ def main() -> None:
     one = len(points) / timed_sweep(points, 1)
     two = len(points) / timed_sweep(points, 2)
 
-    # memory over a long in-process sweep: RSS after the first part and at the end
-    mem_points = make_design(FACTORS, "lhs", args.memory_points, seed=1)
-    evaluate = Endpoint("pdac_gem", CONDITION)
-    with tempfile.TemporaryDirectory() as folder:
-        run_sweep(evaluate, mem_points.iloc[:500], folder, chunk_size=500, progress=False)
-        start = rss_mb()
-        run_sweep(evaluate, mem_points, folder, chunk_size=2000, resume=True, progress=False)
-        end = rss_mb()
+    # memory over long runs, each in its own process so that one cannot hide another's growth: the sweep path
+    # (engine + tables + Parquet), the engine alone (reused RoadRunner loop) and the table path alone (no
+    # simulation). The first two run side by side on the two cores.
+    parts = {name: subprocess.Popen([sys.executable, __file__, "--memory-part", name, "--memory-points",
+                                     str(args.memory_points)], stdout=subprocess.PIPE, text=True)
+             for name in ("sweep", "engine")}
+    memory = {name: json.loads(proc.communicate()[0].strip().splitlines()[-1]) for name, proc in parts.items()}
+    memory["table"] = json.loads(subprocess.run([sys.executable, __file__, "--memory-part", "table",
+                                                 "--memory-points", str(args.memory_points)], capture_output=True,
+                                                text=True, check=True).stdout.strip().splitlines()[-1])
+    start, end = memory["sweep"]["start"], memory["sweep"]["end"]
     print(f"sweep path, 1 worker: {one:8.1f} sims/s")
     print(f"sweep path, 2 workers:{two:8.1f} sims/s  (speedup {two / one:.2f}x)")
     print(f"reused RoadRunner loop:{reused:7.1f} sims/s  (sweep/loop = {one / reused:.2f}x)")
     print(f"naive te.loada loop:  {naive:8.2f} sims/s  (sweep/naive = {one / naive:.0f}x)")
-    print(f"RSS over {args.memory_points} points: {start:.0f} MiB after 500, {end:.0f} MiB at the end")
+    for name, m in memory.items():
+        print(f"RSS over {args.memory_points} points, {name:6s}: {m['start']:.0f} MiB after 500, {m['end']:.0f} MiB "
+              f"at the end (+{m['end'] - m['start']:.0f} MiB)")
     print(json.dumps({"sims_per_s": round(one, 1), "ratio_vs_reused_loop": round(one / reused, 3),
                       "ratio_vs_naive_loop": round(one / naive, 1), "speedup_2_workers": round(two / one, 2),
                       "peak_rss_mb_start": round(start, 1), "peak_rss_mb_end": round(end, 1),
+                      "rss_growth_mb": {k: round(m["end"] - m["start"], 1) for k, m in memory.items()},
                       "points": args.points, "memory_points": args.memory_points}))
+
+
+def _noop(inputs: dict) -> dict:
+    return {"N_cancer": inputs["k_endocytosis"] * 1e6}
+
+
+def memory_part(part: str, n: int) -> None:
+    """One memory measurement in this (fresh) process; prints {"start": MiB after 500 points, "end": MiB}."""
+    points = make_design(FACTORS, "lhs", n, seed=1)
+    if part == "engine":
+        model = sim.build_model("pdac_gem")
+        rr, base = engine_for(model).rr, sim.Condition(**CONDITION).values(model)
+        start = None
+        for i, (k_endo, mir) in enumerate(zip(points["k_endocytosis"], points["miR_21_per_EV"])):
+            for k, v in base.items():
+                rr[k] = v
+            rr["k_endocytosis"], rr["miR_21_per_EV"] = k_endo, mir
+            rr.reset()
+            rr.simulate(0.0, 72.0, 2, ["time", "N_cancer"])
+            if i == 499:
+                start = rss_mb()
+        print(json.dumps({"start": start, "end": rss_mb()}))
+        return
+    evaluate = Endpoint("pdac_gem", CONDITION) if part == "sweep" else _noop
+    with tempfile.TemporaryDirectory() as folder:
+        run_sweep(evaluate, points.iloc[:500], folder, chunk_size=500, progress=False)
+        start = rss_mb()
+        run_sweep(evaluate, points, folder, chunk_size=2000, resume=True, progress=False)
+        print(json.dumps({"start": start, "end": rss_mb()}))
 
 
 if __name__ == "__main__":
