@@ -2,16 +2,28 @@
 
 Each chunk of points is evaluated in one worker process (processes, not threads: libRoadRunner holds the GIL and
 threads are slower than one core); the worker builds its model once (``engine_for`` caches it per process). A
-finished chunk is written atomically as ``parts/chunk_<first point>.parquet``; ``resume`` reads the parts already
-there and runs only the points missing from them, so nothing is lost or repeated. A point whose evaluation fails is
-recorded with ``status = "failed"`` and its message, and never stops the sweep.
+finished chunk is written atomically as ``parts/chunk_<first point>.parquet`` as soon as it completes; ``resume``
+reads the parts already there and runs only the points missing from them, so nothing is lost or repeated. A point
+whose evaluation fails is recorded with ``status = "failed"`` and its message, and never stops the sweep.
+
+A worker process that dies (SIGKILL, ``os._exit``, the OOM killer) breaks the local process pool: a fresh pool is
+started and every chunk not yet written runs again, so no point is lost or duplicated. A chunk that was running in
+a dying pool more than :data:`MAX_CHUNK_RETRIES` + 1 times is then run point by point in a single-worker pool, each
+point written as its own part, so that a point that always kills its worker only loses itself: it is recorded as
+a ``failed`` row whose message starts ``WorkerDied``. On a Dask scheduler the scheduler itself re-runs the tasks of
+a lost worker (``distributed.scheduler.allowed-failures``); a chunk that still ends in ``KilledWorker`` is run
+again one point at a time. ``table.attrs["rerun_chunks"]`` counts the chunks that were run again.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import sys
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +33,7 @@ from sim.errors import InvalidValueError, SimulationError
 from sim.results import atomic_write
 
 PARTS = "parts"
+MAX_CHUNK_RETRIES = 2  # re-runs of a chunk whose worker died, before its points are run one at a time
 
 
 def evaluate_chunk(evaluate: Callable[[dict], dict], chunk: pd.DataFrame) -> pd.DataFrame:
@@ -37,12 +50,158 @@ def evaluate_chunk(evaluate: Callable[[dict], dict], chunk: pd.DataFrame) -> pd.
     return pd.DataFrame(rows)
 
 
+def worker_died(chunk: pd.DataFrame, how: str, times: int | str) -> pd.DataFrame:
+    """``failed`` rows for the points of ``chunk`` whose worker process died ``times`` times (``how``: the cause)."""
+    message = f"WorkerDied: the worker process running this point died ({how}) {times} times"
+    return pd.DataFrame([{**record, "status": "failed", "message": message} for record in chunk.to_dict("records")])
+
+
 def finished_points(folder: Path) -> pd.DataFrame:
     """The rows already written under ``folder/parts`` (empty table if none)."""
     parts = sorted((Path(folder) / PARTS).glob("chunk_*.parquet"))
     if not parts:
         return pd.DataFrame()
     return pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def _describe(code: int) -> str:
+    """An exit status as words: ``signal SIGKILL`` or ``exit code 3``."""
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+class _RecordingContext:
+    """The default multiprocessing context, keeping the worker processes a pool starts so that their exit codes
+    can be read once the pool has broken (``BrokenProcessPool`` does not say which worker died, nor how)."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context()
+        self.processes: list = []
+
+    def Process(self, *args, **kwargs):  # noqa: N802 — the name ProcessPoolExecutor calls
+        process = self._context.Process(*args, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def __getattr__(self, name: str):
+        return getattr(self._context, name)
+
+    def death(self) -> str:
+        """How the pool's workers died; call after the pool has shut down (its processes joined). The workers
+        still alive when a pool breaks are ended with SIGTERM, so SIGTERM is named only if nothing else is."""
+        codes = [p.exitcode for p in self.processes if p.exitcode is not None]
+        dead = [c for c in codes if c not in (0, -signal.SIGTERM)] or [c for c in codes if c == -signal.SIGTERM]
+        return ", ".join(_describe(c) for c in sorted(set(dead))) or "cause unknown"
+
+
+def _run_in_pools(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], workers: int, in_flight: int,
+                  keep: Callable[[pd.DataFrame], None]) -> tuple[list[tuple[pd.DataFrame, str, int]], set[int]]:
+    """Run ``chunks`` in a pool of ``workers`` processes, calling ``keep`` on each result as it completes.
+
+    At most ``in_flight`` chunks are submitted at a time (``workers`` + 1 keeps every worker busy; ``workers``
+    means each one is running, so a death blames only the chunks that could have caused it). When the pool breaks,
+    the chunks in flight are blamed, a fresh pool is started, and the chunks not yet kept run again; a chunk blamed
+    more than ``MAX_CHUNK_RETRIES + 1`` times is given up.
+
+    Returns
+    -------
+    given_up : list of (chunk, how its workers died, times)
+    rerun : set of int
+        First point ids of the chunks run more than once.
+    """
+    queue, deaths, given_up = deque(chunks), {}, []
+    while queue:
+        context, lost, broken = _RecordingContext(), [], False
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            running = {}
+            while (queue and not broken) or running:
+                while queue and not broken and len(running) < in_flight:
+                    chunk = queue.popleft()
+                    try:
+                        running[pool.submit(evaluate_chunk, evaluate, chunk)] = chunk
+                    except BrokenProcessPool:  # an idle worker died: this chunk never started
+                        queue.appendleft(chunk)
+                        broken = True
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    chunk = running.pop(future)
+                    if isinstance(future.exception(), BrokenProcessPool):
+                        lost.append(chunk)
+                        broken = True
+                    else:  # a chunk that finished before the pool broke is kept, never re-run
+                        keep(future.result())
+        how = context.death() if lost else ""
+        for chunk in reversed(lost):  # back to the front of the queue, in their order
+            first = int(chunk["point"].min())
+            deaths[first] = deaths.get(first, 0) + 1
+            if deaths[first] > MAX_CHUNK_RETRIES:
+                given_up.append((chunk, how, deaths[first]))
+            else:
+                queue.appendleft(chunk)
+    return given_up[::-1], set(deaths)
+
+
+def _run_local(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], workers: int,
+               keep: Callable[[pd.DataFrame], None]) -> int:
+    """Run ``chunks`` on ``workers`` local processes, surviving worker deaths; returns the chunks re-run."""
+    given_up, rerun = _run_in_pools(evaluate, chunks, workers, workers + 1, keep)
+    # one point at a time in one worker, each point its own part: a poisonous point only loses itself
+    points = [chunk.iloc[[i]] for chunk, _, _ in given_up for i in range(len(chunk))]
+    for point, how, times in _run_in_pools(evaluate, points, 1, 1, keep)[0]:
+        keep(worker_died(point, how, times))
+    return len(rerun)
+
+
+def _run_dask(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], scheduler: str,
+              keep: Callable[[pd.DataFrame], None]) -> int:
+    """Run ``chunks`` on a Dask scheduler's workers; returns the chunks re-run.
+
+    The scheduler re-runs the task of a lost worker itself, up to its ``allowed-failures``, then fails it with
+    ``KilledWorker`` (the tasks queued on a dying worker count too, not only the one running). A chunk that ends so
+    is run again one point at a time, each point its own part; a point that ends so is submitted again up to
+    :data:`MAX_CHUNK_RETRIES` times, then becomes a ``WorkerDied`` row.
+    """
+    from distributed import Client, KilledWorker, as_completed
+
+    with Client(scheduler, timeout="30s") as client:
+        futures = client.map(evaluate_chunk, [evaluate] * len(chunks), chunks, pure=False)
+        whole = {future.key: chunk for future, chunk in zip(futures, chunks)}
+        queue = as_completed(futures)
+        waiting: dict[str, deque] = {}  # a killed chunk -> its points not yet submitted
+        single = {}  # a point's future key -> (its chunk, the point, submissions before, worker deaths before)
+
+        def submit(chunk: str, point: pd.DataFrame | None = None, before: int = 0, deaths: int = 0) -> None:
+            if point is None and not waiting[chunk]:
+                return
+            point = waiting[chunk].popleft() if point is None else point
+            future = client.submit(evaluate_chunk, evaluate, point, pure=False)
+            single[future.key] = (chunk, point, before, deaths)
+            queue.add(future)
+
+        for future in queue:
+            state = single.pop(future.key, None)
+            try:
+                keep(future.result())
+            except KilledWorker as exc:
+                died = exc.args[2] + 1 if len(exc.args) > 2 else 1  # args: task, last worker, allowed failures
+                if state is None:  # a whole chunk: its points one at a time, so one point's deaths blame few others
+                    waiting[future.key] = deque(whole[future.key].iloc[[i]] for i in range(len(whole[future.key])))
+                    submit(future.key)
+                    continue
+                chunk, point, before, deaths = state
+                if before < MAX_CHUNK_RETRIES:
+                    submit(chunk, point, before + 1, deaths + died)
+                    continue
+                keep(worker_died(point, "Dask KilledWorker", deaths + died))
+            if state is not None:
+                submit(state[0])
+    return len(waiting)
 
 
 def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: str | Path, workers: int = 1,
@@ -60,6 +219,8 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
         Where the Parquet parts go.
     workers : int
         Worker processes (1: run in this process).
+    chunk_size : int
+        Points per chunk (one task for a worker, one Parquet part).
     resume : bool
         Keep the parts already in ``folder`` and run only the missing points; without it an existing folder with
         parts is an error (nothing is overwritten silently).
@@ -68,6 +229,12 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     scheduler : str, optional
         Address of a running Dask distributed scheduler (``tcp://host:port``): chunks run on its workers instead of
         local processes; results are written here as they arrive, so resume works the same way.
+
+    Returns
+    -------
+    DataFrame
+        One row per point, sorted by point id; ``attrs["rerun_chunks"]`` is the number of chunks run again after
+        a worker process died (0 when none did).
     """
     folder = Path(folder)
     if workers < 1 or chunk_size < 1:
@@ -89,22 +256,18 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
         atomic_write(folder / PARTS / f"chunk_{first:09d}.parquet", lambda p: chunk_rows.to_parquet(p, index=False))
         bar.update(len(chunk_rows))
 
+    rerun = 0
     try:
         if scheduler:
-            from distributed import Client, as_completed
-
-            with Client(scheduler, timeout="30s") as client:
-                futures = client.map(evaluate_chunk, [evaluate] * len(chunks), chunks, pure=False)
-                for future in as_completed(futures):
-                    keep(future.result())
+            rerun = _run_dask(evaluate, chunks, scheduler, keep)
         elif workers == 1:
             for chunk in chunks:
                 keep(evaluate_chunk(evaluate, chunk))
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, os.cpu_count() or 1)) as pool:
-                for result in pool.map(evaluate_chunk, [evaluate] * len(chunks), chunks):
-                    keep(result)
+            rerun = _run_local(evaluate, chunks, min(workers, os.cpu_count() or 1), keep)
     except OSError as exc:  # a scheduler that cannot be reached
+        if not scheduler:
+            raise
         raise SimulationError(f"Cannot run the sweep on Dask scheduler {scheduler!r}: {exc}. Finished chunks are "
                               f"kept in {folder / PARTS}; run again with --resume.") from None
     finally:
@@ -113,4 +276,5 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     missing = np.setdiff1d(points["point"], table["point"])
     if len(missing):
         raise InvalidValueError(f"{len(missing)} points have no result in {folder} (first: {missing[0]}).")
+    table.attrs["rerun_chunks"] = rerun
     return table
