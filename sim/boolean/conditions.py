@@ -115,8 +115,18 @@ def condition_settings(condition, network, scenario: str, drug_on: bool = True) 
     return settings
 
 
+def ode_gene_nodes(root: Path | None = None) -> dict[str, str]:
+    """ODE gene/miRNA name (genes.tsv) -> Boolean node, from the ``ode_gene`` column of ``nodes.tsv``."""
+    import csv
+
+    with open(network_path(root).with_name("nodes.tsv"), newline="") as f:
+        rows = csv.DictReader((line for line in f if not line.startswith("#")), delimiter="\t")
+        return {r["ode_gene"]: r["node"] for r in rows if r.get("ode_gene") not in (None, "", "-")}
+
+
 def _node(network, gene: str, where: str) -> str:
-    node = model_id(gene)
+    """The Boolean node of ``gene``: its own name or the node ``nodes.tsv`` maps its ODE name to."""
+    node = ode_gene_nodes().get(gene, model_id(gene))
     if node not in network.rules:
         raise UnknownNameError("node", gene, [n for n in network.nodes if n not in network.inputs], where)
     return node
