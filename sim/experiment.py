@@ -61,7 +61,7 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     quick : bool
         Fewer output points, doses or design points for tests and smoke runs; same model and conditions.
     workers, resume, quiet, scheduler
-        Sweeps only: worker processes (default all cores), keep finished points of an interrupted run, no progress
+        Sweeps and screens only: worker processes (default all cores), keep finished points of an interrupted run, no progress
         bar, run on an existing Dask distributed scheduler (``tcp://host:port``).
 
     Returns
@@ -78,6 +78,10 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
         from sim.analyses.sweep import run_sweep_experiment
 
         return ExperimentResult(*run_sweep_experiment(spec, model, folder, quick, workers, resume, quiet, scheduler))
+    if spec.experiment.analysis == "screen":
+        from sim.analyses.screen import run_screen_experiment
+
+        return ExperimentResult(*run_screen_experiment(spec, model, folder, quick, workers, resume, quiet, scheduler))
     if spec.experiment.analysis == "boolean":
         from sim.analyses.boolean import run_boolean_experiment
 

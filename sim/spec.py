@@ -31,6 +31,16 @@ or, for ``analysis = "boolean"`` (the logical model, models/boolean/cafev.bnet),
     control = "control"                   # default: the first condition with no EVs and no intervention
     references = { "CAF-EV + X" = "CAF-EV" }   # default: the plain condition with the same EV exposure
 
+For ``analysis = "screen"`` (in-silico perturbation screens, :mod:`sim.analyses.screen`), a ``[screen]`` table::
+
+    [screen]
+    genes = ["PTEN", "AKT1", "STAT3"]      # default: every gene node of `cell` ("cancer", "CAF" or "all")
+    pairwise = true                        # every pair of genes too
+    perturbations = [{ kind = "knockout" }, { kind = "knockdown", level = 0.2 }]
+    condition = "CAF-EV"                   # the EV condition whose IC50 shift the perturbations should reverse
+    reference = "control"                  # the no-EV condition
+    dose = 0.05                            # uM, for viability at a dose (default: the drug's reference IC50)
+
 Errors name the file and the key path (e.g. ``conditions[2].dose``) with what was expected and what was found.
 """
 from __future__ import annotations
@@ -54,7 +64,7 @@ class ExperimentHeader(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     scenario: str
-    analysis: Literal["timecourse", "dose_response", "boolean", "sweep"]
+    analysis: Literal["timecourse", "dose_response", "boolean", "sweep", "screen"]
     seed: int = 0
 
 
@@ -162,6 +172,61 @@ class SweepSettings(BaseModel):
     chunk_size: int = Field(default=8, ge=1, le=100_000)
 
 
+class ScreenPerturbation(BaseModel):
+    """One ``[[screen.perturbations]]`` entry: applied to every screened gene."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["knockout", "knockdown", "overexpression"] = "knockout"
+    level: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _level(self):
+        from sim.errors import InvalidValueError
+        from sim.screen.perturbations import KINDS, Perturbation
+
+        try:
+            Perturbation("GENE", KINDS[self.kind], self.level)
+        except InvalidValueError as exc:
+            raise ValueError(str(exc).replace("Perturbation of 'GENE'", "").replace("'GENE:", "'")) from None
+        return self
+
+
+class ScreenSettings(BaseModel):
+    """The ``[screen]`` table: which genes, which perturbations, single or pairwise, and the readouts."""
+
+    model_config = ConfigDict(extra="forbid")
+    genes: list[str] = Field(default_factory=list)
+    cell: Literal["cancer", "CAF", "all"] = "cancer"
+    pairwise: bool = False
+    perturbations: list[ScreenPerturbation] = Field(default_factory=lambda: [ScreenPerturbation()], min_length=1)
+    condition: str | None = None
+    reference: str | None = None
+    dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    n_doses: int = Field(default=8, ge=4, le=50)
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
+    toxicity_threshold: float = Field(default=0.5, gt=0, lt=1)
+    boolean: bool = True
+    boolean_samples: int = Field(default=2000, ge=100, le=1_000_000)
+    top: int = Field(default=15, ge=1, le=500)
+    chunk_size: int = Field(default=4, ge=1, le=100_000)
+
+    @field_validator("genes")
+    @classmethod
+    def _known_genes(cls, v: list[str]) -> list[str]:
+        from sim.errors import UnknownNameError
+        from sim.screen.perturbations import resolve_genes
+
+        try:
+            genes = resolve_genes(v, "models/tables/genes.tsv")
+        except UnknownNameError as exc:
+            raise ValueError(str(exc)) from None
+        dupes = sorted({g for g in genes if genes.count(g) > 1})
+        if dupes:
+            raise ValueError(f"genes must be unique; repeated: {', '.join(dupes)}")
+        return genes
+
+
 def _known_condition(label: str, name: str, names: list[str]) -> None:
     """ValueError (with a did-you-mean) unless ``name`` is one of the spec's condition names."""
     if name not in names:
@@ -180,6 +245,7 @@ class ExperimentSpec(BaseModel):
     dose_response: DoseResponseSettings = Field(default_factory=DoseResponseSettings)
     boolean: BooleanSettings = Field(default_factory=BooleanSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
+    screen: ScreenSettings = Field(default_factory=ScreenSettings)
     conditions: list[Condition] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -207,6 +273,24 @@ class ExperimentSpec(BaseModel):
             if sw.time_h > sw.assay_time_h:
                 raise ValueError(f"sweep.time_h ({sw.time_h:g} h) is after the end of the assay "
                                  f"(assay_time_h = {sw.assay_time_h:g} h)")
+        return self
+
+    @model_validator(mode="after")
+    def _screen_names(self):
+        if self.experiment.analysis != "screen":
+            return self
+        names = [c.name for c in self.conditions]
+        for label, name in (("screen.condition", self.screen.condition), ("screen.reference", self.screen.reference)):
+            if name is None:
+                raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
+            _known_condition(label, name, names)
+        if self.screen.condition == self.screen.reference:
+            raise ValueError("screen.condition and screen.reference must differ: the screen ranks how much of the "
+                             "shift between them each perturbation reverses")
+        for c in self.conditions:
+            if c.dose:
+                raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a screen runs a dose-response "
+                                 f"(and screen.dose for viability); remove 'dose'.")
         return self
 
     @model_validator(mode="after")

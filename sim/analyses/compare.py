@@ -64,11 +64,12 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
         rows.append({"scenario": scenario, "question": label, "condition": cond, "reference": ref,
                      "ode_ic50_fold": fold, "ode_direction": ode, "boolean_death": death[cond],
                      "boolean_death_reference": death[ref], "boolean_direction": boolean, "agree": ode == boolean,
-                     "explanation": "" if ode == boolean else _explain(ode, boolean, death[ref])})
+                     "explanation": "" if ode == boolean else explain_disagreement(ode, boolean, death[ref])})
     return pd.DataFrame(rows)
 
 
-def _explain(ode: str, boolean: str, reference_death: float) -> str:
+def explain_disagreement(ode: str, boolean: str, reference_death: float) -> str:
+    """Why the two formalisms can give different directions for one question (a sentence for the table)."""
     if ode == "undetermined":
         return "an ODE IC50 lies outside the tested doses (fit status not ok), so its direction is not determined"
     if boolean == "none" and reference_death < BOOLEAN_TOLERANCE:

@@ -1,0 +1,160 @@
+"""The ``analysis = "screen"`` of an experiment spec: an in-silico perturbation screen through the sweep engine.
+
+Every perturbation (wild type, each gene, each pair) is run in the EV condition and in the no-EV reference, in the
+ODE model (dose-response, viability at the screen's dose, drug-free growth) and, where every perturbed gene has a
+Boolean node, in the logical model (MaBoSS death probability, attractor phenotype). Points go through
+:func:`sim.sweep.runner.run_sweep`: worker processes or a Dask scheduler, Parquet parts, ``--resume``.
+
+Writes ``screen.parquet``/``screen.csv`` (ODE, one row per perturbation x condition), ``boolean.csv``,
+``ranking.csv`` (one row per perturbation, ranked; toxic-alone perturbations flagged), ``pairs.csv`` (Bliss and
+HSA excess), ``agreement.csv`` (single knockouts, ODE vs Boolean), ``screen_top.png``, ``screen_pairs.png`` (pairwise
+screens) and ``metadata.json``.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import pandas as pd
+
+from sim.screen.perturbations import KINDS, WILD_TYPE, design, gene_aliases, parse, screen_genes
+from sim.screen.tables import agreement_table, pair_table, rank_table
+
+
+def _plt():
+    from sim.plots import _plt as plt
+
+    return plt()
+
+
+def plot_top(ranking: pd.DataFrame, top: int = 15, title: str | None = None):
+    """Bars of the fraction of the EV shift reversed by the top perturbations (toxic-alone ones hatched grey)."""
+    plt = _plt()
+    ok = ranking[ranking["status"] == "ok"].dropna(subset=["fraction_reversed"])
+    shown = pd.concat([ok[~ok["toxic_alone"]].head(top), ok[ok["toxic_alone"]].head(max(0, top // 3))])
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(shown) + 1.6))
+    y = np.arange(len(shown))[::-1]
+    colors = ["#bbbbbb" if t else ("#2b8cbe" if f >= 0 else "#e34a33")
+              for t, f in zip(shown["toxic_alone"], shown["fraction_reversed"])]
+    ax.barh(y, shown["fraction_reversed"], color=colors, hatch=None)
+    for yi, (_, r) in zip(y, shown.iterrows()):
+        if r["toxic_alone"]:
+            ax.text(0, yi, f"  toxic alone ({r['viability_alone']:.2f} of WT growth)", va="center", fontsize=7)
+    ax.set_yticks(y, shown["perturbation"], fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.axvline(1, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("fraction of the CAF-EV IC50 shift reversed (1 = wild type without EVs; log scale of IC50)")
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pairs(ranking: pd.DataFrame, pairs: pd.DataFrame, title: str | None = None):
+    """Two heatmaps over gene pairs: the fraction of the shift reversed (singles on the diagonal) and the Bliss
+    excess on the cells left at the screen's dose."""
+    plt = _plt()
+    ok = pairs[pairs["status"] == "ok"]
+    singles = list(dict.fromkeys(list(ok["a"]) + list(ok["b"])))
+    index = {s: i for i, s in enumerate(singles)}
+    effect = np.full((len(singles), len(singles)), np.nan)
+    bliss = np.full_like(effect, np.nan)
+    reversed_by = ranking.set_index("perturbation")["fraction_reversed"] if len(ranking) else pd.Series(dtype=float)
+    toxic_by = ranking.set_index("perturbation")["toxic_alone"] if len(ranking) else pd.Series(dtype=bool)
+    toxic = np.zeros(effect.shape, dtype=bool)
+    for s in singles:
+        effect[index[s], index[s]] = reversed_by.get(s, np.nan)
+        toxic[index[s], index[s]] = bool(toxic_by.get(s, False))
+    for _, r in ok.iterrows():
+        i, j = index[r["a"]], index[r["b"]]
+        effect[i, j] = effect[j, i] = reversed_by.get(r["pair"], np.nan)
+        toxic[i, j] = toxic[j, i] = bool(toxic_by.get(r["pair"], False))
+        bliss[i, j] = bliss[j, i] = r["bliss_excess_viability"]
+    fig, axes = plt.subplots(1, 2, figsize=(5.2 + 0.55 * len(singles) * 2, 1.8 + 0.5 * len(singles)))
+    lim = np.nanmax(np.abs(bliss)) if np.isfinite(bliss).any() else 1.0
+    for ax, values, cmap, label, vrange in (
+            (axes[0], effect, "viridis", "fraction of EV shift reversed", (None, None)),
+            (axes[1], bliss, "RdBu_r", "Bliss excess (cells left at dose, fraction of WT)", (-lim, lim))):
+        mesh = ax.imshow(values, cmap=cmap, vmin=vrange[0], vmax=vrange[1])
+        fig.colorbar(mesh, ax=ax, label=label, shrink=0.8)
+        ax.set_xticks(range(len(singles)), singles, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(singles)), singles, fontsize=8)
+        for i in range(len(singles)):
+            for j in range(len(singles)):
+                text = f"{values[i, j]:.2f}" if np.isfinite(values[i, j]) else ""
+                if values is effect and toxic[i, j]:
+                    text = f"{text}†" if text else "toxic†"
+                if text:
+                    ax.text(j, i, text, ha="center", va="center", fontsize=6, color="black",
+                            bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.5, "lw": 0})
+    axes[0].set_title("effect (diagonal: single; † toxic without drug)", fontsize=9)
+    axes[1].set_title("Bliss excess (> 0: synergy)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _boolean_points(points: pd.DataFrame) -> pd.DataFrame:
+    """The points whose genes all have a Boolean node (others cannot be asked of the logical model)."""
+    from sim.analyses.boolean import cafev_network
+    from sim.boolean.conditions import ode_gene_nodes
+
+    nodes, network = ode_gene_nodes(), cafev_network()
+    has_node = [all(nodes.get(p.gene, p.gene) in network.rules for p in parse(label)) for label in points["perturbation"]]
+    return points[has_node]
+
+
+def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume=False, quiet=False, scheduler=None):
+    """Run a screen spec; returns (folder, files, ranking, summary)."""
+    from sim.catalogue import load_catalogue
+    from sim.results import atomic_write, write_figure, write_metadata, write_table
+    from sim.screen.evaluate import BooleanScreenPoint, OdeScreenPoint
+    from sim.sweep.runner import run_sweep
+
+    sc = spec.screen
+    genes = sc.genes or screen_genes(sc.cell)
+    if quick:
+        genes = genes[:3]
+    kinds = [(KINDS[p.kind], p.level) for p in sc.perturbations]
+    conditions = {c.name: c.model_dump(exclude_defaults=True) for c in spec.conditions
+                  if c.name in (sc.condition, sc.reference)}
+    for cond in spec.conditions:  # every name checked before any run (genes were checked with the spec)
+        cond.values(model)
+    dose = sc.dose or load_catalogue().drug(model.preset["drug"])["ic50_ref_uM"]
+    points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
+    run = dict(workers=workers or os.cpu_count() or 1, chunk_size=sc.chunk_size, resume=resume,
+               progress=False if quiet else None, scheduler=scheduler)
+    ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
+                         sc.pretreatment_h)
+    raw = run_sweep(ode, points, folder / "ode", **run)
+    files = [folder / "ode", write_table(raw, folder / "screen.csv"),
+             atomic_write(folder / "screen.parquet", lambda p: raw.to_parquet(p, index=False))]
+    boolean = pd.DataFrame()
+    if sc.boolean:
+        bool_points = _boolean_points(points[points["size"] <= (2 if sc.pairwise else 1)])
+        samples = 500 if quick else sc.boolean_samples
+        boolean = run_sweep(BooleanScreenPoint(spec.experiment.scenario, conditions, samples, spec.experiment.seed),
+                            bool_points, folder / "boolean", **run)
+        files += [folder / "boolean", write_table(boolean, folder / "boolean.csv")]
+    ranking = rank_table(raw, sc.condition, sc.reference, sc.toxicity_threshold)
+    files.append(write_table(ranking, folder / "ranking.csv"))
+    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+    files.append(write_figure(plot_top(ranking, sc.top, title), folder / "screen_top.png"))
+    if sc.pairwise:
+        pairs = pair_table(raw, sc.condition)
+        files += [write_table(pairs, folder / "pairs.csv"),
+                  write_figure(plot_pairs(ranking, pairs, title), folder / "screen_pairs.png")]
+    if sc.boolean and len(boolean):
+        files.append(write_table(agreement_table(raw, boolean, sc.condition), folder / "agreement.csv"))
+    wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
+    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                {"quick": quick, "genes": genes, "aliases": gene_aliases(), "dose_uM": dose,
+                                 "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
+                                 "failed_points": int((raw["status"] != "ok").sum())}))
+    shown = ["rank", "perturbation", "fraction_reversed", "ic50_fold_vs_wt", "viability_alone", "toxic_alone"]
+    summary = ranking[[c for c in shown if c in ranking]].head(sc.top)
+    if not math.isfinite(ranking.attrs.get("wt_shift_fold", math.nan)):
+        summary.attrs["warning"] = "the wild-type EV shift could not be fitted; fraction_reversed is undefined"
+    return folder, files, ranking, summary

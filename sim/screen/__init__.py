@@ -1,0 +1,1 @@
+"""In-silico perturbation screens (knockout, knockdown, overexpression; single and pairwise; ODE and Boolean)."""
