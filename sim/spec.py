@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -61,11 +62,21 @@ class ExperimentHeader(BaseModel):
     """The ``[experiment]`` table."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str
     description: str = ""
     scenario: str
     analysis: Literal["timecourse", "dose_response", "boolean", "sweep", "screen"]
     seed: int = 0
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, v: str) -> str:
+        # the name is the results folder (results/<name>): no path separators and no leading dot, so that '..' or
+        # '/tmp/x' cannot write outside results/
+        if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,119}", v):
+            raise ValueError("must be a folder name under results/: 1-120 letters, digits, '_', '-' or '.', not "
+                             "starting with '.' and without '/'")
+        return v
 
 
 class TimecourseSettings(BaseModel):
