@@ -127,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format",
                                    "{:.4g}".format):
                 print(result.summary.to_string(index=False))
+            if result.summary.attrs.get("footer"):
+                print(result.summary.attrs["footer"])
             print("\nwrote:")
             for f in result.files:
                 print(f"  {f}")

@@ -77,7 +77,14 @@ class SpecError(CafevError):
 
 
 class SimulationError(CafevError):
-    """The integrator failed or returned non-finite values."""
+    """A simulation that cannot be trusted; ``reason`` says why, in one word a summary can count:
+    ``cvode_failure`` (convergence or error-test failures), ``step_limit`` (CVODE's maximum number of steps),
+    ``non_finite`` (NaN/inf state), ``negative_state`` (a concentration below zero beyond the tolerance),
+    ``no_steady_state`` or ``simulation_error``."""
+
+    def __init__(self, message: str, reason: str = "simulation_error"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class RuleSyntaxError(CafevError, ValueError):

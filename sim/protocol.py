@@ -103,7 +103,8 @@ class AssayProtocol:
                 worst = cells[int(np.argmax(change))]
                 raise SimulationError(f"The untreated cells of model '{engine.model.name}' did not reach a steady "
                                       f"state in {self.steady_state_h:g} h ('{worst}' still changed by "
-                                      f"{np.max(change):.2g} relative over the last {self.steady_state_h / 10:g} h).")
+                                      f"{np.max(change):.2g} relative over the last {self.steady_state_h / 10:g} h).",
+                                      "no_steady_state")
             self._steady[key] = _clean(dict(zip(cells, last.astype(float))))
         return self._steady[key]
 

@@ -181,6 +181,7 @@ class SweepSettings(BaseModel):
     n_doses: int = Field(default=8, ge=4, le=50)
     pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
     chunk_size: int = Field(default=8, ge=1, le=100_000)
+    retry: bool = False  # run a point whose simulation failed once more with 100x tighter tolerances
 
 
 class ScreenPerturbation(BaseModel):
@@ -221,6 +222,7 @@ class ScreenSettings(BaseModel):
     boolean_samples: int = Field(default=2000, ge=100, le=1_000_000)
     top: int = Field(default=15, ge=1, le=500)
     chunk_size: int = Field(default=4, ge=1, le=100_000)
+    retry: bool = False  # run a point whose simulation failed once more with 100x tighter tolerances
 
     @field_validator("genes")
     @classmethod

@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim.screen.perturbations import KINDS, WILD_TYPE, design, gene_aliases, parse, screen_genes
 from sim.screen.tables import agreement_table, pair_table, rank_table
+from sim.sweep.faults import failure_counts
 
 
 def _plt():
@@ -125,7 +126,7 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
     dose = sc.dose or load_catalogue().drug(model.preset["drug"])["ic50_ref_uM"]
     points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
     run = dict(workers=workers or os.cpu_count() or 1, chunk_size=sc.chunk_size, resume=resume,
-               progress=False if quiet else None, scheduler=scheduler)
+               progress=False if quiet else None, scheduler=scheduler, retry=sc.retry)
     ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
                          sc.pretreatment_h)
     raw = run_sweep(ode, points, folder / "ode", **run)
@@ -152,9 +153,14 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "genes": genes, "aliases": gene_aliases(), "dose_uM": dose,
                                  "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
-                                 "failed_points": int((raw["status"] != "ok").sum())}))
+                                 "failed_points": int((raw["status"] != "ok").sum()),
+                                 "failures_by_reason": failure_counts(raw)}))
     shown = ["rank", "perturbation", "fraction_reversed", "ic50_fold_vs_wt", "viability_alone", "toxic_alone"]
     summary = ranking[[c for c in shown if c in ranking]].head(sc.top)
+    counts = failure_counts(raw)
+    if counts:
+        summary.attrs["footer"] = ("failed points by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                                   + f" (see {folder / 'screen.csv'})")
     if not math.isfinite(ranking.attrs.get("wt_shift_fold", math.nan)):
-        summary.attrs["warning"] = "the wild-type EV shift could not be fitted; fraction_reversed is undefined"
+        summary.attrs["footer"] = "the wild-type EV shift could not be fitted; fraction_reversed is undefined"
     return folder, files, ranking, summary

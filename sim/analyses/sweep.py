@@ -14,6 +14,7 @@ import pandas as pd
 from sim.analyses.timecourse import unit_of
 from sim.sweep.design import Factor, analyse, make_design
 from sim.sweep.evaluate import AssayReadout, IC50Shift, species_column
+from sim.sweep.faults import failure_counts
 from sim.sweep.runner import run_sweep
 
 FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
@@ -177,8 +178,8 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
     n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
     points = make_design(factors, sw.design, n, spec.experiment.seed)
     table = run_sweep(evaluate, points, folder, workers=workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
-                      resume=resume, progress=False if quiet else None, scheduler=scheduler)
-    table.insert(len(table.columns) - 2, "seed", spec.experiment.seed)
+                      resume=resume, progress=False if quiet else None, scheduler=scheduler, retry=sw.retry)
+    table.insert(table.columns.get_loc("status"), "seed", spec.experiment.seed)
     files = [folder / "parts", write_table(table, folder / "sweep.csv"),
              atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]
     indices = None
@@ -192,11 +193,15 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
                               folder / "sweep.png"))
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "design": sw.design, "points": len(points),
+                                 "failures_by_reason": failure_counts(table),
                                  "factors": [f.__dict__ for f in factors]}))
     failed = table["status"] != "ok"
+    counts = failure_counts(table)
     summary = pd.DataFrame([{"points": len(table), "failed": int(failed.sum()),
-                             f"{readout}_min": table[readout].min(), f"{readout}_max": table[readout].max(),
-                             "first_failure": table.loc[failed, "message"].iloc[0] if failed.any() else ""}])
+                             "failures_by_reason": ", ".join(f"{k} {v}" for k, v in counts.items()) or "none",
+                             "retried": int(table["retried"].sum()) if "retried" in table else 0,
+                             f"{readout}_min": table[readout].min() if readout in table else np.nan,
+                             f"{readout}_max": table[readout].max() if readout in table else np.nan}])
     if indices is not None:
         summary = indices
     return folder, files, table, summary

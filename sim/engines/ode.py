@@ -18,6 +18,7 @@ import pandas as pd
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
 
 _ENGINES: dict[str, "OdeEngine"] = {}
+NEGATIVE_TOLERANCE = 1e-3  # a species ending below -1e-3 x max(1, |its start value|) is a failed run, not noise
 
 
 class OdeEngine:
@@ -102,13 +103,23 @@ class OdeEngine:
         rr.reset()
         if start:
             self._set_species(start)
+        before = rr.model.getFloatingSpeciesConcentrations()
         try:
             out = rr.simulate(0.0, float(end_time), int(points), ["time"] + list(selections))
         except RuntimeError as exc:
-            raise SimulationError(f"CVODE failed for model '{self.model.name}': {exc}") from None
+            reason = "step_limit" if "CV_TOO_MUCH_WORK" in str(exc) else "cvode_failure"
+            raise SimulationError(f"CVODE failed for model '{self.model.name}' ({reason}): {exc}", reason) from None
         data = np.asarray(out)
-        if not np.all(np.isfinite(data)):
-            raise SimulationError(f"The simulation of model '{self.model.name}' returned non-finite values.")
+        after = rr.model.getFloatingSpeciesConcentrations()
+        if not (np.all(np.isfinite(data)) and np.all(np.isfinite(after))):
+            raise SimulationError(f"The simulation of model '{self.model.name}' returned non-finite values.",
+                                  "non_finite")
+        negative = after < -NEGATIVE_TOLERANCE * np.maximum(1.0, np.abs(before))
+        if negative.any():
+            worst = int(np.argmin(after / np.maximum(1.0, np.abs(before))))
+            raise SimulationError(f"The simulation of model '{self.model.name}' ended with '{self.species[worst]}' = "
+                                  f"{after[worst]:.3g}, below zero beyond the tolerance ({NEGATIVE_TOLERANCE:g} of "
+                                  f"its start value {before[worst]:.3g}, or of 1).", "negative_state")
         self.runs += 1
         return data
 
@@ -132,6 +143,33 @@ class OdeEngine:
         """Every species' value at ``end_time`` (h) of a run with ``values`` (and ``start``) set."""
         table = self.run(values, end_time, 2, self.species, start)
         return dict(zip(self.species, table.iloc[-1, 1:].to_numpy(dtype=float)))
+
+
+class tighter_tolerances:
+    """Context manager: every engine of this process integrates with ``factor`` x its tolerances and
+    ``1/factor`` x its step limit inside the block (a retry of a failed run), restored on exit."""
+
+    def __init__(self, factor: float = 0.01):
+        self.factor = factor
+        self._saved: list = []
+
+    def __enter__(self):
+        for engine in _ENGINES.values():
+            integrator = engine.rr.getIntegrator()
+            saved = {k: integrator.getValue(k) for k in ("relative_tolerance", "absolute_tolerance",
+                                                         "maximum_num_steps")}
+            self._saved.append((integrator, saved))
+            integrator.setValue("relative_tolerance", saved["relative_tolerance"] * self.factor)
+            integrator.setValue("absolute_tolerance", saved["absolute_tolerance"] * self.factor)
+            integrator.setValue("maximum_num_steps", int(saved["maximum_num_steps"] / self.factor))
+        return self
+
+    def __exit__(self, *exc):
+        for integrator, saved in self._saved:
+            for k, v in saved.items():
+                integrator.setValue(k, v)
+        self._saved.clear()
+        return False
 
 
 def engine_for(model) -> OdeEngine:

@@ -56,7 +56,7 @@ class OdeScreenPoint:
             rows = run_dose_response(model, [cond], n_doses=self.n_doses, assay_h=self.assay_h,
                                      pretreatment_h=self.pretreatment_h)
         except SimulationError as exc:
-            if "steady state" not in str(exc):
+            if exc.reason != "no_steady_state":
                 raise
             return self._not_viable(model, cond, inputs, str(exc))
         fit = fit_curves(rows).iloc[0]

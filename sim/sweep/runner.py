@@ -31,6 +31,7 @@ import pandas as pd
 
 from sim.errors import InvalidValueError, SimulationError
 from sim.results import atomic_write
+from sim.sweep.faults import RetryTighter, failure_reason
 
 PARTS = "parts"
 MAX_CHUNK_RETRIES = 2  # re-runs of a chunk whose worker died, before its points are run one at a time
@@ -44,16 +45,19 @@ def evaluate_chunk(evaluate: Callable[[dict], dict], chunk: pd.DataFrame) -> pd.
         inputs = {k: record[k] for k in factors}
         try:
             out = evaluate(inputs)
-            rows.append({**record, **out, "status": "ok", "message": ""})
+            rows.append({**record, **out, "status": "ok", "reason": "", "message": ""})
         except Exception as exc:  # noqa: BLE001 — a failed point is data, never the end of the sweep
-            rows.append({**record, "status": "failed", "message": f"{type(exc).__name__}: {exc}"})
+            extra = {"retried": True} if getattr(exc, "retried", False) else {}
+            rows.append({**record, **extra, "status": "failed", "reason": failure_reason(exc),
+                         "message": f"{type(exc).__name__}: {exc}"})
     return pd.DataFrame(rows)
 
 
 def worker_died(chunk: pd.DataFrame, how: str, times: int | str) -> pd.DataFrame:
     """``failed`` rows for the points of ``chunk`` whose worker process died ``times`` times (``how``: the cause)."""
     message = f"WorkerDied: the worker process running this point died ({how}) {times} times"
-    return pd.DataFrame([{**record, "status": "failed", "message": message} for record in chunk.to_dict("records")])
+    return pd.DataFrame([{**record, "status": "failed", "reason": "worker_died", "message": message}
+                         for record in chunk.to_dict("records")])
 
 
 def finished_points(folder: Path) -> pd.DataFrame:
@@ -204,9 +208,24 @@ def _run_dask(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], sche
     return len(waiting)
 
 
+TAIL = ("retried", "first_failure", "status", "reason", "message")
+
+
+def _tidy(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
+    """Columns in one order whatever chunk came first: the design, the readouts, then the fault columns."""
+    if table.empty:
+        return table
+    if "retried" in table:
+        table["retried"] = table["retried"].astype("boolean").fillna(False).astype(bool)
+        table["first_failure"] = table["first_failure"].fillna("") if "first_failure" in table else ""
+    front = [c for c in points.columns if c in table]
+    tail = [c for c in TAIL if c in table]
+    return table[front + [c for c in table.columns if c not in front and c not in tail] + tail]
+
+
 def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: str | Path, workers: int = 1,
               chunk_size: int = 16, resume: bool = False, progress: bool | None = None,
-              scheduler: str | None = None) -> pd.DataFrame:
+              scheduler: str | None = None, retry: bool = False) -> pd.DataFrame:
     """Evaluate every point and return one tidy row per point (inputs, readouts, status, message), by point id.
 
     Parameters
@@ -229,14 +248,20 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     scheduler : str, optional
         Address of a running Dask distributed scheduler (``tcp://host:port``): chunks run on its workers instead of
         local processes; results are written here as they arrive, so resume works the same way.
+    retry : bool
+        Run a point whose simulation failed once more with tighter tolerances (:class:`RetryTighter`); the rows
+        get ``retried`` and ``first_failure``.
 
     Returns
     -------
     DataFrame
-        One row per point, sorted by point id; ``attrs["rerun_chunks"]`` is the number of chunks run again after
+        One row per point, sorted by point id, with ``status`` (``ok``/``failed``), ``reason`` (one word, see
+        :func:`sim.sweep.faults.failure_reason`) and ``message``; ``attrs["rerun_chunks"]`` is the number of chunks run again after
         a worker process died (0 when none did).
     """
     folder = Path(folder)
+    if retry:
+        evaluate = RetryTighter(evaluate)
     if workers < 1 or chunk_size < 1:
         raise InvalidValueError(f"'workers' and 'chunk_size' must be >= 1. Got {workers}, {chunk_size}.")
     done = finished_points(folder)
@@ -272,7 +297,7 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
                               f"kept in {folder / PARTS}; run again with --resume.") from None
     finally:
         bar.close()
-    table = finished_points(folder).sort_values("point", kind="stable").reset_index(drop=True)
+    table = _tidy(finished_points(folder).sort_values("point", kind="stable").reset_index(drop=True), points)
     missing = np.setdiff1d(points["point"], table["point"])
     if len(missing):
         raise InvalidValueError(f"{len(missing)} points have no result in {folder} (first: {missing[0]}).")
