@@ -182,9 +182,18 @@ def read_toml(path: Path, error: type[Exception], what: str) -> dict:
     if not path.is_file():
         raise error(f"{what} '{path}' does not exist.")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not valid TOML: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                    f"{exc.start}); TOML files are UTF-8.") from None
+    except OSError as exc:
+        raise error(f"{what} '{path}' cannot be read: {exc.strerror or exc}.") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML: {exc}.") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise error(f"{path}: not valid TOML: arrays or inline tables nested too deeply.") from None
 
 
 def _read_scenarios(path: Path) -> dict:

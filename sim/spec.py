@@ -48,6 +48,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from pathlib import Path
 from typing import Literal
 
@@ -323,6 +324,16 @@ class ExperimentSpec(BaseModel):
                                  f"grid of [dose_response]; remove 'dose'.")
         return self
 
+    @field_validator("conditions", mode="before")
+    @classmethod
+    def _string_keys(cls, v):
+        # a Condition is built through its own __init__(**data), where a key that is not a string is a TypeError
+        for i, c in enumerate(v if isinstance(v, list) else []):
+            bad = [k for k in c if not isinstance(k, str)] if isinstance(c, dict) else []
+            if bad:
+                raise ValueError(f"Keys should be strings. Got {_shown(bad[0])} in conditions[{i}].")
+        return v
+
     @field_validator("conditions")
     @classmethod
     def _unique_names(cls, v: list[Condition]) -> list[Condition]:
@@ -331,6 +342,17 @@ class ExperimentSpec(BaseModel):
         if dupes:
             raise ValueError(f"condition names must be unique; repeated: {', '.join(dupes)}")
         return v
+
+
+_SHORT = reprlib.Repr()
+
+
+def _shown(value) -> str:
+    """repr() of a value found in a spec; a shortened one where repr() would recurse too deeply (nested lists)."""
+    try:
+        return repr(value)
+    except RecursionError:
+        return _SHORT.repr(value)
 
 
 def _key_path(loc: tuple) -> str:
@@ -359,7 +381,8 @@ def parse_spec(data: dict, source: str = "<dict>") -> ExperimentSpec:
                 msg = "is not a known key"
             elif kind == "missing":
                 msg = "is required but missing"
-            shown = "" if kind == "missing" or isinstance(found, dict) or msg.endswith(".") else f" (found {found!r})"
+            hide = kind == "missing" or isinstance(found, dict) or msg.endswith(".")
+            shown = "" if hide else f" (found {_shown(found)})"
             lines.append(f"  {_key_path(loc)}: {msg}{shown}")
         raise SpecError(f"{source}: the experiment spec is not valid:\n" + "\n".join(lines)) from None
 

@@ -22,24 +22,22 @@ import numpy as np
 
 from sim.errors import RuleSyntaxError, UnknownNameError
 
-_TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z0-9_]+)|(?P<op>[!&|()]))")
+_TOKEN = re.compile(r"(?P<name>[A-Za-z0-9_]+)|(?P<op>[!&|()])")
+_SPACE = re.compile(r"\s*")
 CONSTANTS = {"0": False, "1": True, "false": False, "true": True, "False": False, "True": True}
+MAX_NESTING = 100  # '(' and '!' inside one another; real rules nest a few levels, and the parser is recursive
 
 
 def _tokens(text: str, where: str) -> list[tuple[str, str, int]]:
     """(kind, value, column) tokens of a rule; an unknown character is a RuleSyntaxError."""
     out, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
+    while (pos := _SPACE.match(text, pos).end()) < len(text):  # linear in the length of the rule
         m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            bad = text[pos:].lstrip()[:1]
-            raise RuleSyntaxError(f"{where}: unexpected character {bad!r} at column "
-                                  f"{pos + len(text[pos:]) - len(text[pos:].lstrip()) + 1}; rules use node names, "
-                                  f"!, &, |, parentheses, 0 and 1.")
+        if not m:
+            raise RuleSyntaxError(f"{where}: unexpected character {text[pos]!r} at column {pos + 1}; rules use node "
+                                  f"names, !, &, |, parentheses, 0 and 1.")
         kind = "name" if m.group("name") else "op"
-        out.append((kind, m.group(kind), m.start(kind) + 1))
+        out.append((kind, m.group(kind), pos + 1))
         pos = m.end()
     return out
 
@@ -49,7 +47,14 @@ class _Parser:
     atom := name | constant | '(' or ')'."""
 
     def __init__(self, tokens, where: str):
-        self.tokens, self.i, self.where = tokens, 0, where
+        self.tokens, self.i, self.where, self.depth = tokens, 0, where, 0
+
+    def _deeper(self, tok):
+        """Enter one more '(' or '!' (a RuleSyntaxError past MAX_NESTING, before Python's recursion limit)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise RuleSyntaxError(f"{self.where}: nesting deeper than {MAX_NESTING} ('(' and '!' inside one "
+                                  f"another) at column {tok[2]}; split the rule with intermediate nodes.")
 
     def _peek(self):
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -84,8 +89,11 @@ class _Parser:
     def _not(self):
         tok = self._peek()
         if tok and tok[1] == "!":
+            self._deeper(tok)
             self.i += 1
-            return ("not", self._not())
+            tree = ("not", self._not())
+            self.depth -= 1
+            return tree
         return self._atom()
 
     def _atom(self):
@@ -93,11 +101,13 @@ class _Parser:
         if tok is None:
             self._fail("a node name, a constant or '('")
         if tok[1] == "(":
+            self._deeper(tok)
             self.i += 1
             tree = self._or()
             if not (self._peek() and self._peek()[1] == ")"):
                 self._fail("')'")
             self.i += 1
+            self.depth -= 1
             return tree
         if tok[0] == "name":
             self.i += 1
@@ -253,4 +263,9 @@ def load_bnet(path: str | Path) -> BooleanNetwork:
     path = Path(path)
     if not path.is_file():
         raise RuleSyntaxError(f"Boolean network file not found: {path}.")
-    return parse_bnet(path.read_text(encoding="utf-8"), str(path), path.stem)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RuleSyntaxError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                              f".bnet files are UTF-8.") from None
+    return parse_bnet(text, str(path), path.stem)
