@@ -17,7 +17,7 @@ from sim.analyses.timecourse import default_readouts, plot_timecourse, simulate
 from sim.build import build_model
 from sim.engines.ode import engine_for
 from sim.results import RESULTS_DIR, write_figure, write_metadata, write_table
-from sim.spec import ExperimentSpec, load_spec
+from sim.spec import ExperimentSpec, check_conditions, load_spec
 
 
 @dataclass
@@ -71,6 +71,7 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     if not isinstance(spec, ExperimentSpec):
         spec = load_spec(spec)
     model = build_model(spec.experiment.scenario)
+    check_conditions(spec, model)  # every name of every condition, before any run
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
     if spec.experiment.analysis == "dose_response":
         return _run_dose_response(spec, model, folder, quick)

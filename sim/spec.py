@@ -52,7 +52,7 @@ import reprlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from sim.catalogue import read_toml
 from sim.conditions import Condition
@@ -68,6 +68,18 @@ class ExperimentHeader(BaseModel):
     scenario: str
     analysis: Literal["timecourse", "dose_response", "boolean", "sweep", "screen"]
     seed: int = 0
+
+    @field_validator("scenario")
+    @classmethod
+    def _known_scenario(cls, v: str) -> str:
+        from sim.catalogue import load_catalogue
+        from sim.errors import UnknownNameError
+
+        try:
+            load_catalogue().scenario(v)
+        except UnknownNameError as exc:
+            raise ValueError(f"{exc} The presets are in models/scenarios.toml.") from None
+        return v
 
     @field_validator("name")
     @classmethod
@@ -260,6 +272,7 @@ class ExperimentSpec(BaseModel):
     boolean: BooleanSettings = Field(default_factory=BooleanSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
     screen: ScreenSettings = Field(default_factory=ScreenSettings)
+    _source: str = PrivateAttr(default="<dict>")  # the file it was read from, for errors found at run time
     conditions: list[Condition] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -365,7 +378,9 @@ def _key_path(loc: tuple) -> str:
 def parse_spec(data: dict, source: str = "<dict>") -> ExperimentSpec:
     """Validate a spec given as a dict; ``source`` names it in errors."""
     try:
-        return ExperimentSpec.model_validate(data)
+        spec = ExperimentSpec.model_validate(data)
+        spec._source = source
+        return spec
     except ValidationError as exc:
         flat = []
         for err in exc.errors():
@@ -383,8 +398,22 @@ def parse_spec(data: dict, source: str = "<dict>") -> ExperimentSpec:
                 msg = "is required but missing"
             hide = kind == "missing" or isinstance(found, dict) or msg.endswith(".")
             shown = "" if hide else f" (found {_shown(found)})"
-            lines.append(f"  {_key_path(loc)}: {msg}{shown}")
+            path = _key_path(loc)  # empty for a check across keys, whose message names its keys itself
+            lines.append(f"  {path}: {msg}{shown}" if path else f"  {msg}{shown}")
         raise SpecError(f"{source}: the experiment spec is not valid:\n" + "\n".join(lines)) from None
+
+
+def check_conditions(spec: ExperimentSpec, model) -> None:
+    """Every condition's names (interventions, drug, genes, parameters) and values against the built model, before
+    any run; a bad one is a SpecError naming the file and ``conditions[i]``."""
+    from sim.errors import InvalidValueError, UnknownNameError
+
+    for i, cond in enumerate(spec.conditions):
+        try:
+            cond.values(model)
+        except (UnknownNameError, InvalidValueError) as exc:
+            raise SpecError(f"{spec._source}: the experiment spec is not valid:\n  conditions[{i}] "
+                            f"('{cond.name}'): {exc}") from None
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:

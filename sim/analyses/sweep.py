@@ -75,7 +75,7 @@ def check_factor_units(factors, model, source: str = "<spec>") -> None:
             table = ("the exposure settings" if f.name in EXPOSURE_UNITS else
                      "models/tables/interventions.tsv" if expected and f.name not in model.docs else
                      "models/tables/parameters.tsv")
-            raise SpecError(f"{source}: sweep.factors[{i}].unit: factor '{f.name}' is in '{expected}' "
+            raise SpecError(f"{source}: the experiment spec is not valid:\n  sweep.factors[{i}].unit: factor '{f.name}' is in '{expected}' "
                             f"({table}); found '{f.unit}'. Give the range in '{expected}' and set unit = "
                             f"'{expected}' (or leave unit out).")
 
@@ -162,7 +162,7 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
     condition = by_name[sw.condition].model_dump(exclude_defaults=True)
     checker = IC50Shift(spec.experiment.scenario, condition)
     checker.check([f.name for f in factors])  # every factor name and stated unit checked before any run
-    check_factor_units(sw.factors, model, spec.experiment.name)
+    check_factor_units(sw.factors, model, spec._source)
     reference = by_name[sw.reference].model_dump(exclude_defaults=True) if sw.reference else None
     if sw.readout in READOUT_LABELS and sw.readout != "viability":
         evaluate = IC50Shift(spec.experiment.scenario, condition, reference, 6 if quick else sw.n_doses,
