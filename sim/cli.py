@@ -16,7 +16,7 @@ import sys
 
 import pandas as pd
 
-from sim.errors import CafevError, InvalidValueError
+from sim.errors import CafevError, Interrupted, InvalidValueError
 
 LISTS = ("scenarios", "interventions", "drugs", "cargo", "parameters", "genes")
 
@@ -158,6 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             if errors:
                 raise CafevError("SBML consistency check failed:\n" + "\n".join(errors))
             print(model.write_sbml(args.out))
+    except Interrupted as exc:
+        resume = " ".join(["cafev", *(argv if argv is not None else sys.argv[1:])])
+        resume += "" if "--resume" in resume.split() else " --resume"
+        print(f"cafev: {exc}\n  {resume}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("cafev: interrupted. Files written so far are complete (each is written atomically); run the "
+              "command again to produce the rest.", file=sys.stderr)
+        return 130
     except CafevError as exc:
         print(f"cafev: error: {exc}", file=sys.stderr)
         return 2

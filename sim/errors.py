@@ -87,5 +87,9 @@ class SimulationError(CafevError):
         self.reason = reason
 
 
+class Interrupted(CafevError):
+    """A run stopped by the user (Ctrl-C); the message says what was kept and how to resume."""
+
+
 class RuleSyntaxError(CafevError, ValueError):
     """A Boolean rule or network file that cannot be parsed (names the file, line and token)."""

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.errors import InvalidValueError, SimulationError
+from sim.errors import Interrupted, InvalidValueError, SimulationError
 from sim.results import atomic_write
 from sim.sweep.faults import RetryTighter, failure_reason
 
@@ -102,6 +102,23 @@ class _RecordingContext:
         return ", ".join(_describe(c) for c in sorted(set(dead))) or "cause unknown"
 
 
+class _stop_on_interrupt:
+    """On Ctrl-C, end the pool's workers at once (their unfinished chunks are not written; finished ones are)."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is KeyboardInterrupt:
+            for process in self.context.processes:
+                if process.is_alive():
+                    process.kill()
+        return False
+
+
 def _run_in_pools(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], workers: int, in_flight: int,
                   keep: Callable[[pd.DataFrame], None]) -> tuple[list[tuple[pd.DataFrame, str, int]], set[int]]:
     """Run ``chunks`` in a pool of ``workers`` processes, calling ``keep`` on each result as it completes.
@@ -120,7 +137,7 @@ def _run_in_pools(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], 
     queue, deaths, given_up = deque(chunks), {}, []
     while queue:
         context, lost, broken = _RecordingContext(), [], False
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, _stop_on_interrupt(context):
             running = {}
             while (queue and not broken) or running:
                 while queue and not broken and len(running) < in_flight:
@@ -290,6 +307,11 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
                 keep(evaluate_chunk(evaluate, chunk))
         else:
             rerun = _run_local(evaluate, chunks, min(workers, os.cpu_count() or 1), keep)
+    except KeyboardInterrupt:
+        bar.close()
+        kept = len(finished_points(folder))
+        raise Interrupted(f"Interrupted: {kept} of {len(points)} points are finished and kept in {folder / PARTS}; "
+                          f"run the same command again with --resume (resume=True) to finish the rest.") from None
     except OSError as exc:  # a scheduler that cannot be reached
         if not scheduler:
             raise
