@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sim.errors import TableError, UnknownNameError
+from sim.errors import TableError, UnknownNameError, closest
 
 MODELS_DIR = Path(os.environ.get("CAFEV_MODELS", Path(__file__).resolve().parent.parent / "models"))
 
@@ -45,6 +45,10 @@ CHOICES = {
     ("cargo", "resistance"): {"+", "-"},
     ("interventions", "mechanism"): {"inhibit", "fraction"},
 }
+KEY = {"parameters": "name", "genes": "gene", "drugs": "drug", "interventions": "id"}  # one row per key
+DOC_COLUMNS = ("unit", "source", "meaning", "reference")  # documentation a placeholder cannot stand in for
+PLACEHOLDERS = {"na", "n/a", "nan", "none", "null", "-", "--", "?", "??", "todo", "tbd", "tba", "unknown", "xxx"}
+_PARAMETER_NAME = re.compile(r"(?:[A-Za-z_]|\{(?:gene|mirna|cargo)\})(?:[A-Za-z0-9_]|\{(?:gene|mirna|cargo)\})*")
 NUMERIC = {
     "parameters": ("value",),
     "genes": ("mrna_copies", "protein_half_life", "endogenous"),
@@ -59,13 +63,31 @@ def model_id(name: str) -> str:
     return ident if not ident[:1].isdigit() else "_" + ident
 
 
+def _row_label(kind: str, row: dict) -> str:
+    """`` (parameter 'k_pten')``: which row a message is about, or '' when its key cell is empty."""
+    if kind == "cargo":
+        pair = f"{row.get('cargo', '')}>{row.get('target', '')}"
+        return f" (cargo pair '{pair}')" if pair != ">" else ""
+    key = row.get(KEY[kind], "")
+    return f" ({kind.rstrip('s')} '{key}')" if key else ""
+
+
 def read_table(path: Path, kind: str) -> list[dict]:
-    """Read one TSV table, check it, and return its rows as dicts with ``_line`` (1-based line in the file)."""
+    """Read one TSV table, check it, and return its rows as dicts with ``_line`` (1-based line in the file).
+
+    A row is rejected (:class:`TableError` naming the file, the line, the row and the column) when it has the wrong
+    number of cells, an empty required cell (unit, source, meaning, reference...), a placeholder such as ``NA`` or
+    ``TODO`` for its documentation, a number that does not parse, a value outside a column's choices, a parameter
+    name that is no model identifier, or the key of an earlier row.
+    """
     if not path.exists():
         raise TableError(f"Model table '{path}' is missing; expected a tab-separated file with columns "
                          f"{', '.join(TABLE_COLUMNS[kind])}.")
-    with path.open(encoding="utf-8", newline="") as fh:
-        lines = fh.read().splitlines()
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            lines = fh.read().splitlines()
+    except UnicodeDecodeError as exc:
+        raise TableError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
     body = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
     if not body:
         raise TableError(f"{path}: no header row found.")
@@ -74,30 +96,50 @@ def read_table(path: Path, kind: str) -> list[dict]:
     if tuple(columns) != TABLE_COLUMNS[kind]:
         raise TableError(f"{path}:{header_line}: expected the columns {', '.join(TABLE_COLUMNS[kind])} "
                          f"(tab-separated). Got: {', '.join(columns)}.")
-    rows = []
+    rows, first_line = [], {}
     for lineno, text in body[1:]:
         cells = next(csv.reader([text], delimiter="\t"))
         if len(cells) != len(columns):
-            raise TableError(f"{path}:{lineno}: expected {len(columns)} tab-separated cells, found {len(cells)}.")
+            label = _row_label(kind, dict(zip(columns, (c.strip() for c in cells))))
+            raise TableError(f"{path}:{lineno}: expected {len(columns)} tab-separated cells ({', '.join(columns)}), "
+                             f"found {len(cells)}{label}.")
         row = {c: v.strip() for c, v in zip(columns, cells)}
+        label = _row_label(kind, row)
         for col in REQUIRED[kind]:
             if not row[col]:
-                raise TableError(f"{path}:{lineno}: the '{col}' cell is empty; every {kind} row needs a {col}.")
+                raise TableError(f"{path}:{lineno}: the '{col}' cell is empty{label}; every {kind} row needs a "
+                                 f"{col}.")
+            if col in DOC_COLUMNS and row[col].lower() in PLACEHOLDERS:
+                raise TableError(f"{path}:{lineno}: the '{col}' cell holds the placeholder '{row[col]}'{label}; "
+                                 f"every {kind} row needs a real {col}.")
+        if kind == "parameters" and not _PARAMETER_NAME.fullmatch(row["name"]):
+            raise TableError(f"{path}:{lineno}: 'name' must be a model identifier (letters, digits and _, not "
+                             f"starting with a digit; templates may hold {{gene}}, {{mirna}} or {{cargo}}). "
+                             f"Got '{row['name']}'.")
         for col in NUMERIC.get(kind, ()):
             if row[col]:
                 try:
                     value = float(row[col])
                 except ValueError:
-                    raise TableError(f"{path}:{lineno}: '{col}' must be a number. Got '{row[col]}'.") from None
+                    raise TableError(f"{path}:{lineno}: '{col}' must be a number. "
+                                     f"Got '{row[col]}'{label}.") from None
                 if not math.isfinite(value):
-                    raise TableError(f"{path}:{lineno}: '{col}' must be finite. Got '{row[col]}'.")
+                    raise TableError(f"{path}:{lineno}: '{col}' must be finite. Got '{row[col]}'{label}.")
                 row[col] = value
             else:
                 row[col] = None
         for (table, col), allowed in CHOICES.items():
             if table == kind and row[col] not in allowed:
+                suggestion = closest(row[col], allowed)
+                hint = f" Did you mean '{suggestion}'?" if suggestion else ""
                 raise TableError(f"{path}:{lineno}: '{col}' must be one of {', '.join(sorted(allowed))}. "
-                                 f"Got '{row[col]}'.")
+                                 f"Got '{row[col]}'{label}.{hint}")
+        if kind in KEY:
+            key = row[KEY[kind]]
+            if key in first_line:
+                raise TableError(f"{path}:{lineno}: {kind.rstrip('s')} '{key}' is already defined on line "
+                                 f"{first_line[key]}; expected one row per {KEY[kind]}.")
+            first_line[key] = lineno
         row["_line"] = lineno
         rows.append(row)
     return rows
@@ -205,14 +247,103 @@ def _read_scenarios(path: Path) -> dict:
     for name, preset in data.items():
         if name == "base":
             continue
+        if not isinstance(preset, dict):
+            raise TableError(f"{path}: '{name}' must be a scenario table ([{name}] with title, cancer, drug, ev_cargo, "
+                             f"references). Got {preset!r}.")
         for key in ("title", "cancer", "drug", "ev_cargo", "references"):
             if key not in preset:
                 raise TableError(f"{path}: scenario '{name}' lacks the key '{key}'.")
         for i, override in enumerate(preset.get("overrides", [])):
+            line = toml_line(path, name, "overrides", override.get("parameter")) if isinstance(override, dict) \
+                else toml_line(path, name, "overrides")
+            where = f"{path}:{line}" if line else str(path)
+            if not isinstance(override, dict):
+                raise TableError(f"{where}: scenario '{name}' overrides[{i}] must be a table "
+                                 f"{{ parameter, value, unit, source }}. Got {override!r}.")
             for key in ("parameter", "value", "unit", "source"):
                 if key not in override:
                     raise TableError(f"{path}: scenario '{name}' overrides[{i}] lacks '{key}'.")
+            for key in ("parameter", "unit", "source"):
+                if not isinstance(override[key], str) or not override[key].strip() \
+                        or override[key].strip().lower() in PLACEHOLDERS:
+                    raise TableError(f"{where}: scenario '{name}' overrides[{i}] needs a {key}; expected a "
+                                     f"non-empty string, found {override[key]!r}.")
+            value = override["value"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise TableError(f"{where}: scenario '{name}' overrides[{i}] ('{override['parameter']}') 'value' must "
+                                 f"be a finite number. Got {value!r}.")
     return data
+
+
+def toml_line(path: Path, section: str, key: str | None = None, value: str | None = None) -> int | None:
+    """1-based line in a TOML file of ``[section]``, of its ``key = ...`` line, or of the line of that key's (possibly
+    multi-line) array holding the string ``value``; the closest of these found, None when the section is not found (a
+    message then names the file and key only)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    header = re.compile(r"^\s*\[\s*(?:" + re.escape(section) + r'|"' + re.escape(section) + r'")\s*\]')
+    start = next((i for i, ln in enumerate(lines) if header.match(ln)), None)
+    if start is None:
+        return None
+    found = start
+    if key is not None:
+        key_re = re.compile(r"^\s*(?:" + re.escape(key) + r'|"' + re.escape(key) + r'")\s*=')
+        for i in range(start + 1, len(lines)):
+            if re.match(r"^\s*\[", lines[i]):
+                break
+            if key_re.match(lines[i]):
+                found = i
+                break
+        if value is not None and found != start:
+            quoted = (f'"{value}"', f"'{value}'")
+            for i in range(found, len(lines)):
+                if i > found and (re.match(r"^\s*\[", lines[i]) or re.match(r"^\s*[\w\"-]+\s*=", lines[i])):
+                    break
+                if any(q in lines[i] for q in quoted):
+                    found = i
+                    break
+    return found + 1
+
+
+def _check_scenario_pairs(path: Path, scenarios: dict, cargo: list[dict], drugs: dict) -> None:
+    """Every 'cargo>target' pair a preset (or [base]) names must be a row of cargo.tsv, and its drug a drugs.tsv
+    code; else TableError naming scenarios.toml, the line, the preset key and the closest valid name."""
+    pairs = sorted({f"{r['cargo']}>{r['target']}" for r in cargo})
+    cargo_path = path.parent / "tables" / "cargo.tsv"
+    for name, preset in scenarios.items():
+        section = "base" if name == "base" else name
+        for key in ("ev_cargo", "cellular"):
+            value = preset.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                line = toml_line(path, section, key)
+                where = f"{path}:{line}" if line else str(path)
+                raise TableError(f"{where}: scenario '{name}' {key} must be a list of 'cargo>target' strings. "
+                                 f"Got {value!r}.")
+            for pair in value:
+                if ">" in pair and ">".join(part.strip() for part in pair.split(">", 1)) in pairs:
+                    continue  # as Catalogue.cargo_rows reads it
+                line = toml_line(path, section, key, pair)
+                where = f"{path}:{line}" if line else str(path)
+                suggestion = closest(pair, pairs)
+                at = next((r["_line"] for r in cargo if f"{r['cargo']}>{r['target']}" == suggestion and "_line" in r),
+                          None)
+                hint = (f" Did you mean '{suggestion}'"
+                        f"{f' ({cargo_path}:{at})' if at else ''}?") if suggestion else ""
+                raise TableError(f"{where}: scenario '{name}' {key} names the cargo pair '{pair}', which is no row "
+                                 f"of {cargo_path}; expected 'cargo>target' of one of its "
+                                 f"rows.{hint}")
+        drug = preset.get("drug")
+        names = {code.lower() for code in drugs} | {row["name"].lower() for row in drugs.values()}
+        if name != "base" and str(drug).lower() not in names:  # as Catalogue.drug reads it
+            line = toml_line(path, section, "drug")
+            where = f"{path}:{line}" if line else str(path)
+            suggestion = closest(str(drug), drugs)
+            hint = f" Did you mean '{suggestion}'?" if suggestion else ""
+            raise TableError(f"{where}: scenario '{name}' names the drug '{drug}', which is no row of "
+                             f"{path.parent / 'tables' / 'drugs.tsv'}; expected one of {', '.join(sorted(drugs))}."
+                             f"{hint}")
 
 
 @lru_cache(maxsize=4)
@@ -222,7 +353,8 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
     Raises
     ------
     TableError
-        If a table is missing, malformed, or has an empty required cell (naming file and line).
+        If a table is missing, malformed, or has an empty required cell, or a scenario preset names a cargo pair or
+        drug that no table has (naming file and line).
     """
     root = Path(root) if root else MODELS_DIR
     tables = root / "tables"
@@ -236,5 +368,6 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
             raise TableError(f"{tables / 'interventions.tsv'}:{row['_line']}: intervention '{ident}' uses "
                              f"mechanism 'inhibit' and so needs an ic50.")
     scenarios = _read_scenarios(root / "scenarios.toml")
+    _check_scenario_pairs(root / "scenarios.toml", scenarios, cargo, drugs)
     base = scenarios.pop("base")
     return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root, list(base.get("cellular", [])))
