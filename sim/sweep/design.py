@@ -98,6 +98,12 @@ def make_design(factors: list[Factor], design: str = "grid", n: int = 64, seed: 
     return table
 
 
+def _nonzero_seed(seed: int) -> int:
+    """A positive seed derived from ``seed``: SALib's ``sobol.analyze`` tests ``if seed:``, so seed 0 (our
+    default) would silently fall back to the unseeded global RNG and the bootstrap CIs would change run to run."""
+    return int(np.random.SeedSequence(seed).generate_state(1)[0]) or 1
+
+
 def analyse(factors: list[Factor], design: str, points: pd.DataFrame, y: np.ndarray, seed: int = 0) -> pd.DataFrame:
     """Sensitivity indices of readout ``y`` (one value per point, in point order) for a saltelli or morris design.
 
@@ -108,7 +114,7 @@ def analyse(factors: list[Factor], design: str, points: pd.DataFrame, y: np.ndar
     if design == "saltelli":
         from SALib.analyze import sobol
 
-        res = sobol.analyze(problem(factors), y, calc_second_order=False, seed=seed)
+        res = sobol.analyze(problem(factors), y, calc_second_order=False, seed=_nonzero_seed(seed))
         cols = ("S1", "S1_conf", "ST", "ST_conf")
     elif design == "morris":
         from SALib.analyze import morris
