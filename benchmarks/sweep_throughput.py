@@ -23,6 +23,8 @@ from sim.sweep.evaluate import Endpoint
 from sim.sweep.runner import run_sweep
 
 CONDITION = {"name": "CAF-EV", "ev_mode": "coculture", "dose": 0.05}
+MEMORY_END_H = 24.0  # memory runs simulate 24 h per point: growth follows the number of runs, and 10^5 runs of 72 h
+# would take the benchmark past five minutes
 FACTORS = [Factor("k_endocytosis", 1e-8, 1e-6, "log"), Factor("miR_21_per_EV", 0.1, 10, "log")]
 
 
@@ -121,12 +123,12 @@ def memory_part(part: str, n: int) -> None:
                 rr[k] = v
             rr["k_endocytosis"], rr["miR_21_per_EV"] = k_endo, mir
             rr.reset()
-            rr.simulate(0.0, 72.0, 2, ["time", "N_cancer"])
+            rr.simulate(0.0, MEMORY_END_H, 2, ["time", "N_cancer"])
             if i == 499:
                 start = rss_mb()
         print(json.dumps({"start": start, "end": rss_mb()}))
         return
-    evaluate = Endpoint("pdac_gem", CONDITION) if part == "sweep" else _noop
+    evaluate = Endpoint("pdac_gem", CONDITION, end_h=MEMORY_END_H) if part == "sweep" else _noop
     with tempfile.TemporaryDirectory() as folder:
         run_sweep(evaluate, points.iloc[:500], folder, chunk_size=500, progress=False)
         start = rss_mb()

@@ -7,7 +7,7 @@ Boolean node, in the logical model (MaBoSS death probability, attractor phenotyp
 
 Writes ``screen.parquet``/``screen.csv`` (ODE, one row per perturbation x condition), ``boolean.csv``,
 ``ranking.csv`` (one row per perturbation, ranked; toxic-alone perturbations flagged), ``pairs.csv`` (Bliss and
-HSA excess), ``agreement.csv`` (single knockouts, ODE vs Boolean), ``screen_top.png``, ``screen_pairs.png`` (pairwise
+HSA excess), ``agreement.csv`` (single knockouts in both conditions, ODE vs Boolean), ``screen_top.png``, ``screen_pairs.png`` (pairwise
 screens) and ``metadata.json``.
 """
 from __future__ import annotations
@@ -148,7 +148,9 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
         files += [write_table(pairs, folder / "pairs.csv"),
                   write_figure(plot_pairs(ranking, pairs, title), folder / "screen_pairs.png")]
     if sc.boolean and len(boolean):
-        files.append(write_table(agreement_table(raw, boolean, sc.condition), folder / "agreement.csv"))
+        agreement = pd.concat([agreement_table(raw, boolean, c) for c in (sc.reference, sc.condition)],
+                              ignore_index=True)
+        files.append(write_table(agreement, folder / "agreement.csv"))
     wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "genes": genes, "aliases": gene_aliases(), "dose_uM": dose,

@@ -138,7 +138,8 @@ def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) ->
         else:
             fold, basis = x["cells_at_dose"] / wt["cells_at_dose"], "cells at dose"
         ode = _direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
-        row = {"perturbation": label, "ode_basis": basis, "ode_fold": fold, "ode_direction": ode}
+        row = {"condition": condition, "perturbation": label, "ode_basis": basis, "ode_fold": fold,
+               "ode_direction": ode}
         if label in bool_cond.index and WILD_TYPE in bool_cond.index:
             death, death_wt = bool_cond.loc[label, "death_probability"], bool_cond.loc[WILD_TYPE, "death_probability"]
             boolean_dir = _direction(death_wt - death, BOOLEAN_TOLERANCE)

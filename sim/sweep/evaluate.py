@@ -110,13 +110,15 @@ class Endpoint:
     condition: dict
     readouts: tuple = ("N_cancer",)
     end_h: float = 72.0
+    _base: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
 
         model = _model(self.scenario)
-        values = Condition(**self.condition).values(model)
-        values.update({k: float(v) for k, v in inputs.items()})
+        if self._base is None:  # the condition's values once per process, not per point
+            self._base = Condition(**self.condition).values(model)
+        values = {**self._base, **{k: float(v) for k, v in inputs.items()}}
         row = engine_for(model).simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
         return dict(zip(self.readouts, row.tolist()))
 
