@@ -97,9 +97,11 @@ class OdeEngine:
             if name not in values:
                 rr[name] = defaults[name]
                 del self._changed[name]
+        changed = self._changed
         for name, v in values.items():
-            rr[name] = v
-            self._changed[name] = v
+            if changed.get(name) != v:  # the engine owns its RoadRunner: a value set last run is still set
+                rr[name] = v
+                changed[name] = v
         rr.reset()
         if start:
             self._set_species(start)
@@ -111,7 +113,7 @@ class OdeEngine:
             raise SimulationError(f"CVODE failed for model '{self.model.name}' ({reason}): {exc}", reason) from None
         data = np.asarray(out)
         after = rr.model.getFloatingSpeciesConcentrations()
-        if not (np.all(np.isfinite(data)) and np.all(np.isfinite(after))):
+        if not (np.isfinite(data).all() and np.isfinite(after).all()):
             raise SimulationError(f"The simulation of model '{self.model.name}' returned non-finite values.",
                                   "non_finite")
         negative = after < -NEGATIVE_TOLERANCE * np.maximum(1.0, np.abs(before))
