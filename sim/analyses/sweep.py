@@ -142,7 +142,13 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
             if readout.endswith("_fold"):
                 ax.axhline(1.0, color="grey", lw=0.8, ls="--")
             if f.scale == "log":
+                from sim.plots import _plain_log_ticks
+
                 ax.set_xscale("log")
+                _plain_log_ticks(ax.xaxis)  # 0.25, 1, 4 rather than overlapping powers of ten
+                values = np.unique(sub[f.name])
+                if len(values) <= 12:  # a grid: label its own values
+                    ax.set_xticks(values, [f"{v:.3g}" for v in values])
             ax.set_xlabel(factor_label(f.name, model))
             ax.set_ylabel(label)
             ax.grid(alpha=0.3)
