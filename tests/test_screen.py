@@ -189,3 +189,13 @@ def test_every_screen_experiment_runs_quick_and_resumes(spec, tmp_path):
     assert set(agreement["ode_direction"]) <= {"resistance", "sensitisation", "none", "undetermined"}
     assert main(["run", str(path), "--quick", "--quiet", "--resume", "-o", str(tmp_path)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ranking.csv"), ranking)
+
+
+def test_overexpression_acts_opposite_to_the_knockout():
+    # PTEN removes PIP3 (genes.tsv): its knockout raises the GEM IC50, 5-fold overexpression lowers it; STAT3
+    # overexpression raises it (pSTAT3 is a survival arm of the model, DESIGN.md 2.3)
+    screen = OdeScreenPoint("pdac_gem", CONDITIONS, 0.05, n_doses=8)
+    ic50 = {p: screen({"perturbation": p, "condition": "control"})["ic50_uM"]
+            for p in ("WT", "PTEN:KO", "PTEN:OE=5", "STAT3:OE=3")}
+    assert ic50["PTEN:OE=5"] < ic50["WT"] / 1.2 < ic50["WT"] * 1.2 < ic50["PTEN:KO"]
+    assert ic50["STAT3:OE=3"] > 1.5 * ic50["WT"]
