@@ -37,8 +37,13 @@ def main() -> None:
     doses = dose_grid("GEM", 12)
     values = cond.values(model)
 
+    import roadrunner
+
+    rr = roadrunner.RoadRunner(model.sbml)  # a RoadRunner of its own: the engine owns its one
+    for key in ("relative_tolerance", "absolute_tolerance", "maximum_num_steps"):
+        rr.getIntegrator().setValue(key, engine.rr.getIntegrator().getValue(key))
+
     def plain_loop():
-        rr = engine.rr
         for k, v in values.items():
             rr[k] = v
         for d in np.concatenate([[0.0], doses]):

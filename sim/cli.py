@@ -12,6 +12,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 import pandas as pd
@@ -159,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise CafevError("SBML consistency check failed:\n" + "\n".join(errors))
             print(model.write_sbml(args.out))
     except Interrupted as exc:
-        resume = " ".join(["cafev", *(argv if argv is not None else sys.argv[1:])])
-        resume += "" if "--resume" in resume.split() else " --resume"
+        words = ["cafev", *(argv if argv is not None else sys.argv[1:])]
+        resume = shlex.join(words + ([] if "--resume" in words else ["--resume"]))
         print(f"cafev: {exc}\n  {resume}", file=sys.stderr)
         return 130
     except KeyboardInterrupt:

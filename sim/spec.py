@@ -293,6 +293,8 @@ class ExperimentSpec(BaseModel):
             _known_condition(label, name, names)
         if sw.reference is not None:
             _known_condition("sweep.reference", sw.reference, names)
+            if sw.reference == sw.condition:
+                raise ValueError("sweep.condition and sweep.reference must differ: the fold is one against the other")
         if sw.readout == "species" and sw.statistic == "at":
             if sw.time_h is None:
                 raise ValueError("sweep.time_h is required with statistic = 'at': the hour after the drug at which "
@@ -318,6 +320,18 @@ class ExperimentSpec(BaseModel):
             if c.dose:
                 raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a screen runs a dose-response "
                                  f"(and screen.dose for viability); remove 'dose'.")
+            if c.assay_time_h is not None:
+                raise ValueError(f"condition '{c.name}' sets assay_time_h, but a screen compares every condition "
+                                 f"over one assay; set screen.assay_time_h instead.")
+        by_name = {c.name: c for c in self.conditions}
+        drugs = {by_name[n].drug for n in (self.screen.condition, self.screen.reference)}
+        if len(drugs) > 1:
+            raise ValueError(f"screen.condition and screen.reference must use the same drug (the shift is between "
+                             f"them). Got {', '.join(sorted(str(d or 'the preset drug') for d in drugs))}.")
+        kinds = [(p.kind, p.level) for p in self.screen.perturbations]
+        dupes = sorted({f"{k}{'' if lv is None else f' {lv:g}'}" for k, lv in kinds if kinds.count((k, lv)) > 1})
+        if dupes:
+            raise ValueError(f"screen.perturbations must be unique; repeated: {', '.join(dupes)}")
         return self
 
     @model_validator(mode="after")

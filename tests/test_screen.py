@@ -199,3 +199,88 @@ def test_overexpression_acts_opposite_to_the_knockout():
             for p in ("WT", "PTEN:KO", "PTEN:OE=5", "STAT3:OE=3")}
     assert ic50["PTEN:OE=5"] < ic50["WT"] / 1.2 < ic50["WT"] * 1.2 < ic50["PTEN:KO"]
     assert ic50["STAT3:OE=3"] > 1.5 * ic50["WT"]
+
+
+def _raw(rows):
+    base = {"size": 1, "status": "ok", "reason": "", "message": "", "fit_status": "ok", "note": "", "gr50_uM": 1.0,
+            "cells_drug_free": 100.0, "cells_at_dose": 50.0, "viability_at_dose": 0.5}
+    return pd.DataFrame([{**base, "size": len(parse(r["perturbation"])), **r} for r in rows])
+
+
+def test_ranking_survives_failed_points_and_names_a_failed_wild_type():
+    from sim.errors import SimulationError
+
+    ok = [{"perturbation": "WT", "condition": c, "ic50_uM": v} for c, v in (("ev", 2.0), ("ref", 1.0))]
+    failed = [{"perturbation": "A:KO", "condition": c, "status": "failed", "reason": "cvode_failure",
+               "message": "SimulationError: CVODE failed"} for c in ("ev", "ref")]
+    ranking = rank_table(_raw(ok + failed), "ev", "ref")  # every perturbation failed: still a table
+    assert ranking.loc[0, "status"] == "failed" and "CVODE failed" in ranking.loc[0, "note"]
+    assert not ranking.loc[0, "toxic_alone"] and pd.isna(ranking.loc[0, "rank"])
+    wt_failed = _raw([{**ok[0], "status": "failed", "message": "SimulationError: no steady state"}, ok[1]])
+    with pytest.raises(SimulationError, match="wild type failed in condition 'ev': SimulationError: no steady state"):
+        rank_table(wt_failed, "ev", "ref")
+
+
+def test_pair_folds_need_the_wild_type_fit_too():
+    rows = [{"perturbation": p, "condition": "ev", "ic50_uM": v, "fit_status": "ok"}
+            for p, v in (("A:KO", 1.0), ("B:KO", 1.0), ("A:KO & B:KO", 0.2))]
+    wt = {"perturbation": "WT", "condition": "ev", "ic50_uM": 6.0}
+    assert pair_table(_raw([{**wt, "fit_status": "ok"}] + rows), "ev").loc[0, "ic50_fold_ab"] == pytest.approx(0.2 / 6)
+    off_grid = pair_table(_raw([{**wt, "fit_status": "above_range"}] + rows), "ev")
+    assert off_grid[["ic50_fold_a", "ic50_fold_ab", "bliss_excess_log10_ic50"]].isna().all(axis=None)
+
+
+def test_screen_spec_rejects_what_would_only_fail_after_the_run():
+    from sim.spec import parse_spec
+
+    spec = {"experiment": {"name": "s", "scenario": "pdac_gem", "analysis": "screen"},
+            "screen": {"genes": ["PTEN"], "condition": "CAF-EV", "reference": "control"},
+            "conditions": [{"name": "control"}, {"name": "CAF-EV", "ev_mode": "coculture"}]}
+    for change, message in [
+            ({"screen": {**spec["screen"], "perturbations": [{"kind": "knockout"}, {"kind": "knockout"}]}},
+             "screen.perturbations must be unique; repeated: knockout"),
+            ({"conditions": [{"name": "control", "assay_time_h": 24}, spec["conditions"][1]]},
+             "set screen.assay_time_h instead"),
+            ({"conditions": [{"name": "control", "drug": "DDP"}, spec["conditions"][1]]}, "must use the same drug")]:
+        with pytest.raises(SpecError, match=message):
+            parse_spec({**spec, **change}, "s.toml")
+
+
+def test_screen_viability_dose_defaults_to_the_conditions_drug(tmp_path):
+    from sim.experiment import run_experiment
+    from sim.spec import parse_spec
+
+    spec = parse_spec({"experiment": {"name": "s", "scenario": "pdac_gem", "analysis": "screen"},
+                       "screen": {"genes": ["PTEN"], "condition": "CAF-EV", "reference": "control",
+                                  "boolean": False},
+                       "conditions": [{"name": "control", "drug": "DDP"},
+                                      {"name": "CAF-EV", "ev_mode": "coculture", "drug": "DDP"}]})
+    run_experiment(spec, tmp_path, quick=True, workers=1, quiet=True)
+    import json
+
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    assert meta["drug"] == "DDP" and meta["dose_uM"] == pytest.approx(10.0)  # cisplatin's reference IC50
+
+
+def test_endpoint_cache_follows_its_condition():
+    from sim.sweep.evaluate import Endpoint
+
+    evaluate = Endpoint("pdac_gem", {"name": "c", "ev_mode": "coculture", "dose": 0.05})
+    first = evaluate({"k_escape": 0.05})["N_cancer"]
+    evaluate.condition = {"name": "c", "ev_mode": "coculture", "dose": 0.05, "knockouts": ["PTEN"]}
+    fresh = Endpoint("pdac_gem", evaluate.condition)({"k_escape": 0.05})["N_cancer"]
+    assert evaluate({"k_escape": 0.05})["N_cancer"] == pytest.approx(fresh, rel=1e-12) != first
+
+
+def test_a_failed_boolean_point_is_not_reported_as_a_missing_node():
+    from sim.screen.tables import agreement_table
+
+    raw = _raw([{"perturbation": p, "condition": "ev", "ic50_uM": v} for p, v in (("WT", 1.0), ("A:KO", 2.0))])
+    boolean = pd.DataFrame([
+        {"perturbation": "WT", "condition": "ev", "size": 0, "death_probability": 0.5, "attractor_outcome": "death",
+         "status": "ok", "reason": "", "message": ""},
+        {"perturbation": "A:KO", "condition": "ev", "size": 1, "status": "failed", "reason": "error",
+         "message": "RuntimeError: MaBoSS stopped"}])
+    (row,) = agreement_table(raw, boolean, "ev").to_dict("records")
+    assert row["ode_direction"] == "resistance" and row["boolean_direction"] == "failed"
+    assert "MaBoSS stopped" in row["explanation"]

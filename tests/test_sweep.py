@@ -118,6 +118,7 @@ def test_sweep_spec_errors():
              ({**good, "factors": [{"name": "k", "low": 2, "high": 1}]}, "low < high"),
              ({**good, "design": "sobl"}, r"sweep.design: Input should be 'grid'"),
              ({**good, "readout": "gr50_fold", "reference": None}, "sweep.reference is required"),
+             ({**good, "reference": "CAF-EV"}, "sweep.condition and sweep.reference must differ"),
              ({**good, "readout": "species", "statistic": "at"}, "sweep.time_h is required"),
              ({**good, "readout": "species", "statistic": "at", "time_h": 100}, "after the end of the assay"),
              ({**good, "readout": "species", "statistic": "mean"}, r"sweep.statistic: Input should be 'end'")]

@@ -123,7 +123,8 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
                   if c.name in (sc.condition, sc.reference)}
     for cond in spec.conditions:  # every name checked before any run (genes were checked with the spec)
         cond.values(model)
-    dose = sc.dose or load_catalogue().drug(model.preset["drug"])["ic50_ref_uM"]
+    drug = next(c.drug for c in spec.conditions if c.name == sc.condition) or model.preset["drug"]
+    dose = sc.dose or load_catalogue().drug(drug)["ic50_ref_uM"]  # the conditions' drug, not only the preset's
     points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
     run = dict(workers=workers or os.cpu_count() or 1, chunk_size=sc.chunk_size, resume=resume,
                progress=False if quiet else None, scheduler=scheduler, retry=sc.retry)
@@ -153,7 +154,7 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
         files.append(write_table(agreement, folder / "agreement.csv"))
     wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
-                                {"quick": quick, "genes": genes, "aliases": gene_aliases(), "dose_uM": dose,
+                                {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug, "dose_uM": dose,
                                  "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
                                  "failed_points": int((raw["status"] != "ok").sum()),
                                  "failures_by_reason": failure_counts(raw)}))

@@ -90,7 +90,7 @@ class OdeScreenPoint:
         return {"ic50_uM": math.nan, "gr50_uM": math.nan, "auc": math.nan,
                 "viability_at_dose": cells_dose / cells_free if cells_free > 0 else math.nan,
                 "cells_drug_free": cells_free, "cells_at_dose": cells_dose,
-                "cells_start": float(model.defaults.get("N_cancer", math.nan)),
+                "cells_start": float(values.get("seeding_density", model.defaults["seeding_density"])),
                 "fit_status": "no_steady_state", "gr_status": "not_fitted",
                 "note": f"untreated genotype has no steady state ({reason.split('(')[-1].rstrip(').')}); read as "
                         f"induced in wild-type cells at the start of the pretreatment"}

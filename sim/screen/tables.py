@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analyses.compare import explain_disagreement
+from sim.errors import SimulationError
 from sim.screen.perturbations import WILD_TYPE, parse
 from sim.screen.synergy import (bliss_excess, bliss_excess_ic50, drug_perturbation_bliss, hsa_excess,
                                 hsa_excess_ic50)
@@ -28,21 +29,45 @@ def _by(table: pd.DataFrame, condition: str) -> pd.DataFrame:
     return sub.set_index("perturbation")
 
 
-def _wild_type(sub: pd.DataFrame, condition: str) -> pd.Series:
+def _wild_type(sub: pd.DataFrame, condition: str, raw: pd.DataFrame | None = None) -> pd.Series:
     if WILD_TYPE not in sub.index:
-        raise ValueError(f"The screen has no successful wild-type row in condition '{condition}'.")
+        why = ""
+        if raw is not None:
+            rows = raw[(raw["perturbation"] == WILD_TYPE) & (raw["condition"] == condition)]
+            why = f": {rows['message'].iloc[0]}" if len(rows) and "message" in rows else ""
+        raise SimulationError(f"The wild type failed in condition '{condition}'{why}. Every score of the screen is "
+                              f"relative to it, so no ranking was made; the raw rows are in screen.csv.")
     return sub.loc[WILD_TYPE]
+
+
+def _ratio(a, b) -> float:
+    """a / b when both are finite and positive, else NaN (a flat GR curve has GR50 = +-inf)."""
+    return a / b if all(math.isfinite(v) and v > 0 for v in (a, b)) else math.nan
 
 
 def _fit_ok(status) -> bool:
     return status == "ok"
 
 
+def _note(x: pd.Series, wt: pd.Series) -> str:
+    note = x.get("note", "") or ""
+    if not note and x["fit_status"] != "ok":
+        note = f"IC50 not determined ({x['fit_status']}: outside the tested doses or no fit), so not ranked"
+    elif not note and wt["fit_status"] != "ok":
+        note = f"the wild type's IC50 is not determined ({wt['fit_status']}), so no fold or fraction"
+    return note
+
+
+RANK_COLUMNS = ["perturbation", "size", "status", "ic50_uM", "ic50_fold_vs_wt", "fraction_reversed",
+                "ic50_fold_vs_wt_reference", "gr50_fold_vs_wt", "viability_at_dose", "viability_at_dose_wt",
+                "viability_alone", "toxic_alone", "drug_bliss_excess", "fit_status", "note"]
+
+
 def rank_table(raw: pd.DataFrame, condition: str, reference: str, toxicity_threshold: float = 0.5) -> pd.DataFrame:
     """One row per perturbation, ranked by the fraction of the ``condition``-vs-``reference`` wild-type IC50 shift it
     reverses; toxic-alone perturbations last and unranked. Failed points are listed with their message."""
     cond, ref = _by(raw, condition), _by(raw, reference)
-    wt, wt_ref = _wild_type(cond, condition), _wild_type(ref, reference)
+    wt, wt_ref = _wild_type(cond, condition, raw), _wild_type(ref, reference, raw)
     shift = math.log(wt["ic50_uM"] / wt_ref["ic50_uM"]) if _fit_ok(wt["fit_status"]) and _fit_ok(
         wt_ref["fit_status"]) else math.nan
     rows = []
@@ -66,20 +91,16 @@ def rank_table(raw: pd.DataFrame, condition: str, reference: str, toxicity_thres
             "ic50_uM": x["ic50_uM"], "ic50_fold_vs_wt": fold,
             "fraction_reversed": math.log(wt["ic50_uM"] / x["ic50_uM"]) / shift if fit_ok and shift else math.nan,
             "ic50_fold_vs_wt_reference": fold_ref,
-            "gr50_fold_vs_wt": x["gr50_uM"] / wt["gr50_uM"],
+            "gr50_fold_vs_wt": _ratio(x["gr50_uM"], wt["gr50_uM"]),
             "viability_at_dose": x["viability_at_dose"], "viability_at_dose_wt": wt["viability_at_dose"],
             "viability_alone": alone, "toxic_alone": bool(alone < toxicity_threshold),
             "drug_bliss_excess": float(drug_perturbation_bliss(wt["cells_drug_free"], wt["cells_at_dose"],
                                                                x["cells_drug_free"], x["cells_at_dose"])),
-            "fit_status": x["fit_status"], "note": x.get("note", "") or ""})
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return table
-    for col in ("toxic_alone",):
-        table[col] = table[col].fillna(False).astype(bool)
+            "fit_status": x["fit_status"], "note": _note(x, wt)})
+    table = pd.DataFrame(rows).reindex(columns=RANK_COLUMNS)  # every column, even if every point failed
+    table["toxic_alone"] = table["toxic_alone"].astype("boolean").fillna(False).astype(bool)
     order = table["toxic_alone"].astype(int) * 2 + (table["status"] != "ok").astype(int) * 4
-    table = table.assign(_order=order, _key=-table.get("fraction_reversed", pd.Series(np.nan, index=table.index))
-                         .fillna(-np.inf)).sort_values(["_order", "_key"], kind="stable").drop(columns=["_order",
+    table = table.assign(_order=order, _key=-table["fraction_reversed"].astype(float).fillna(-np.inf)).sort_values(["_order", "_key"], kind="stable").drop(columns=["_order",
                                                                                                          "_key"])
     ranked = (~table["toxic_alone"]) & (table["status"] == "ok") & table["fraction_reversed"].notna()
     table.insert(0, "rank", pd.array([pd.NA] * len(table), dtype="Int64"))
@@ -94,7 +115,7 @@ def pair_table(raw: pd.DataFrame, condition: str) -> pd.DataFrame:
     wild type at that dose) and on the IC50 folds vs the wild type. Positive excess = synergy (see
     :mod:`sim.screen.synergy`)."""
     cond = _by(raw, condition)
-    wt = _wild_type(cond, condition)
+    wt = _wild_type(cond, condition, raw)
     rows = []
     for label in dict.fromkeys(raw.loc[raw["size"] == 2, "perturbation"]):
         a, b = (p.label for p in parse(label))
@@ -102,8 +123,8 @@ def pair_table(raw: pd.DataFrame, condition: str) -> pd.DataFrame:
             rows.append({"pair": label, "a": a, "b": b, "status": "failed"})
             continue
         f = {k: cond.loc[k, "cells_at_dose"] / wt["cells_at_dose"] for k in (a, b, label)}
-        fold = {k: cond.loc[k, "ic50_uM"] / wt["ic50_uM"] if cond.loc[k, "fit_status"] == "ok" else math.nan
-                for k in (a, b, label)}
+        fold = {k: cond.loc[k, "ic50_uM"] / wt["ic50_uM"]
+                if cond.loc[k, "fit_status"] == "ok" and wt["fit_status"] == "ok" else math.nan for k in (a, b, label)}
         rows.append({"pair": label, "a": a, "b": b, "status": "ok",
                      "cells_at_dose_a": f[a], "cells_at_dose_b": f[b], "cells_at_dose_ab": f[label],
                      "bliss_excess_viability": float(bliss_excess(f[a], f[b], f[label])),
@@ -125,8 +146,9 @@ def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) ->
     a genotype with no steady state) and the Boolean direction (MaBoSS death probability vs wild type), and whether
     they agree. A gene without a Boolean node is listed with ``boolean_direction = "no Boolean node"``."""
     cond = _by(raw, condition)
-    wt = _wild_type(cond, condition)
+    wt = _wild_type(cond, condition, raw)
     bool_cond = _by(boolean, condition) if len(boolean) else pd.DataFrame()
+    bool_all = boolean[boolean["condition"] == condition].set_index("perturbation") if len(boolean) else None
     rows = []
     for label in dict.fromkeys(raw.loc[raw["size"] == 1, "perturbation"]):
         (p,) = parse(label)
@@ -146,6 +168,11 @@ def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) ->
             row.update(boolean_death=death, boolean_death_wt=death_wt, boolean_direction=boolean_dir,
                        boolean_attractors=bool_cond.loc[label, "attractor_outcome"], agree=ode == boolean_dir,
                        explanation="" if ode == boolean_dir else explain_disagreement(ode, boolean_dir, death_wt))
+        elif bool_all is not None and label in bool_all.index and WILD_TYPE in bool_all.index:
+            failed = label if label not in bool_cond.index else WILD_TYPE  # a Boolean point that failed
+            row.update(boolean_death=math.nan, boolean_death_wt=math.nan, boolean_direction="failed",
+                       boolean_attractors="", agree=pd.NA,
+                       explanation=f"the Boolean run of {failed} failed: {bool_all.loc[failed, 'message']}")
         else:
             row.update(boolean_death=math.nan, boolean_death_wt=math.nan, boolean_direction="no Boolean node",
                        boolean_attractors="", agree=pd.NA,

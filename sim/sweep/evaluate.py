@@ -110,15 +110,16 @@ class Endpoint:
     condition: dict
     readouts: tuple = ("N_cancer",)
     end_h: float = 72.0
-    _base: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _base: tuple | None = field(default=None, init=False, repr=False, compare=False)  # (key, values)
 
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
 
         model = _model(self.scenario)
-        if self._base is None:  # the condition's values once per process, not per point
-            self._base = Condition(**self.condition).values(model)
-        values = {**self._base, **{k: float(v) for k, v in inputs.items()}}
+        key = (self.scenario, repr(sorted(self.condition.items())))
+        if self._base is None or self._base[0] != key:  # the condition's values once per process, not per point
+            self._base = (key, Condition(**self.condition).values(model))
+        values = {**self._base[1], **{k: float(v) for k, v in inputs.items()}}
         row = engine_for(model).simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
         return dict(zip(self.readouts, row.tolist()))
 
