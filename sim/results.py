@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 import platform
 import tempfile
@@ -59,6 +60,17 @@ def write_figure(fig, path: Path, dpi: int = 130) -> Path:
     return out
 
 
+def _finite(value):
+    """NaN and inf as null, so that metadata.json is strict JSON that any reader accepts."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_metadata(folder: Path, spec: dict, model, seed: int, extra: dict | None = None) -> Path:
     """Write ``metadata.json``: spec, model name and hash, parameter defaults, versions, seed, time."""
     meta = {
@@ -70,5 +82,5 @@ def write_metadata(folder: Path, spec: dict, model, seed: int, extra: dict | Non
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **(extra or {}),
     }
-    text = json.dumps(meta, indent=2, default=str)
+    text = json.dumps(_finite(meta), indent=2, default=str, allow_nan=False)
     return atomic_write(Path(folder) / "metadata.json", lambda p: p.write_text(text, encoding="utf-8"))
