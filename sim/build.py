@@ -23,7 +23,7 @@ from string import Template
 
 import pandas as pd
 
-from sim.catalogue import Catalogue, load_catalogue, model_id, toml_line
+from sim.catalogue import Catalogue, load_catalogue, model_id, read_utf8, toml_line
 from sim.errors import ModelBuildError, UnknownNameError, closest
 
 PROCESS_MODULES = ("ev_supply", "medium", "uptake", "pi3k_akt", "stat3", "ferroptosis", "apoptosis",
@@ -69,11 +69,9 @@ def _file_origins(path: Path, text: str) -> list[Origin]:
 
 def _read_module(path: Path, what: str) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_utf8(path, ModelBuildError, "Antimony modules are UTF-8 text")
     except FileNotFoundError:
         raise ModelBuildError(f"{path}: the {what} file is missing.") from None
-    except UnicodeDecodeError as exc:
-        raise ModelBuildError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
 
 
 @dataclass(frozen=True)

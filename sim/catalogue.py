@@ -83,11 +83,7 @@ def read_table(path: Path, kind: str) -> list[dict]:
     if not path.exists():
         raise TableError(f"Model table '{path}' is missing; expected a tab-separated file with columns "
                          f"{', '.join(TABLE_COLUMNS[kind])}.")
-    try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            lines = fh.read().splitlines()
-    except UnicodeDecodeError as exc:
-        raise TableError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    lines = read_utf8(path, TableError, "tables are tab-separated UTF-8 text").splitlines()
     body = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
     if not body:
         raise TableError(f"{path}: no header row found.")
@@ -218,16 +214,23 @@ class Catalogue:
         return rows
 
 
+def read_utf8(path: Path, error: type[Exception], hint: str, prefix: str = "") -> str:
+    """The text of a UTF-8 file; bytes that are not UTF-8 raise ``error`` naming the file, the byte and its offset,
+    then ``hint`` (what the file should be)."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: {prefix}not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                    f"{hint}.") from None
+
+
 def read_toml(path: Path, error: type[Exception], what: str) -> dict:
     """Read a TOML file with the standard library; a missing file or bad TOML raises ``error`` naming the file."""
     path = Path(path)
     if not path.is_file():
         raise error(f"{what} '{path}' does not exist.")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{path}: not valid TOML: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                    f"{exc.start}); TOML files are UTF-8.") from None
+        text = read_utf8(path, error, "TOML files are UTF-8", "not valid TOML: ")
     except OSError as exc:
         raise error(f"{what} '{path}' cannot be read: {exc.strerror or exc}.") from None
     try:

@@ -12,6 +12,7 @@ with these weights (Boolean mixtures as in PROFILE/PhysiBoSS-Drugs, Béal et al.
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +116,7 @@ def condition_settings(condition, network, scenario: str, drug_on: bool = True) 
     return settings
 
 
+@lru_cache(maxsize=4)
 def ode_gene_nodes(root: Path | None = None) -> dict[str, str]:
     """ODE gene/miRNA name (genes.tsv) -> Boolean node, from the ``ode_gene`` column of ``nodes.tsv``."""
     import csv

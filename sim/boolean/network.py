@@ -263,9 +263,6 @@ def load_bnet(path: str | Path) -> BooleanNetwork:
     path = Path(path)
     if not path.is_file():
         raise RuleSyntaxError(f"Boolean network file not found: {path}.")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RuleSyntaxError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-                              f".bnet files are UTF-8.") from None
-    return parse_bnet(text, str(path), path.stem)
+    from sim.catalogue import read_utf8
+
+    return parse_bnet(read_utf8(path, RuleSyntaxError, ".bnet files are UTF-8"), str(path), path.stem)
