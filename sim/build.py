@@ -14,57 +14,18 @@ PLoS Biol 5:e229 (the titration limit of templates/mirna_binding.ant).
 """
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-import pandas as pd
-
+from sim.antimony_origins import _ANTIMONY_WORDS, _IDENT, Origin, _file_origins, _lint, _missing_symbols
+from sim.built_model import BuiltModel, Interaction
 from sim.catalogue import Catalogue, load_catalogue, model_id, read_utf8, toml_line
-from sim.errors import ModelBuildError, UnknownNameError, closest
+from sim.errors import ModelBuildError, UnknownNameError
 
 PROCESS_MODULES = ("ev_supply", "medium", "uptake", "pi3k_akt", "stat3", "ferroptosis", "apoptosis",
                    "drug_handling", "population")
-_IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
-_ANTIMONY_WORDS = {"species", "compartment", "model", "end", "const", "var", "function", "exp", "log", "ln", "pow",
-                   "piecewise", "and", "or", "not", "time", "sqrt", "abs", "min", "max"}
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where one line of the assembled Antimony text comes from, so that an error names the file and line to fix.
-
-    Attributes
-    ----------
-    path : Path or None
-        The module, template or table the line was made from (None: text sim.build writes itself).
-    line : int or None
-        1-based line in ``path``.
-    note : str
-        What the line was made for, e.g. ``"gene 'PTEN', .../genes.tsv:7"`` for a template line.
-    cells : tuple
-        ``(identifiers, Origin)`` of table cells substituted into the line (a gene's ``tx_input``), so a bad name in
-        such a cell is blamed on the table row rather than the template.
-    """
-
-    path: Path | None = None
-    line: int | None = None
-    note: str = ""
-    cells: tuple = ()
-
-    def __str__(self) -> str:
-        if self.path is None:
-            where = "sim.build (generated text)"
-        else:
-            where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        return f"{where} ({self.note})" if self.note else where
-
-
-def _file_origins(path: Path, text: str) -> list[Origin]:
-    return [Origin(path, i) for i in range(1, text.count("\n") + 2)]
 
 
 def _read_module(path: Path, what: str) -> str:
@@ -72,149 +33,6 @@ def _read_module(path: Path, what: str) -> str:
         return read_utf8(path, ModelBuildError, "Antimony modules are UTF-8 text")
     except FileNotFoundError:
         raise ModelBuildError(f"{path}: the {what} file is missing.") from None
-
-
-@dataclass(frozen=True)
-class Interaction:
-    """One cargo -> target pair as the model uses it (duplicate rows from several papers merged)."""
-
-    cargo: str
-    kind: str
-    target: str
-    effect: str
-    resistance: str
-    references: tuple
-    delivered: bool  # True: carried by EVs; False: present in the receiving cell
-    lines: tuple = ()  # lines of models/tables/cargo.tsv the pair comes from
-
-    @property
-    def key(self) -> str:
-        return f"{self.cargo}>{self.target}"
-
-    def location(self, cat: Catalogue) -> str:
-        """``.../cargo.tsv:12``: the first cargo row of this pair."""
-        path = cat.root / "tables" / "cargo.tsv"
-        return f"{path}:{self.lines[0]}" if self.lines else str(path)
-
-    def where(self, cat: Catalogue) -> str:
-        """``.../cargo.tsv:12 (row 'miR-21>PTEN')``: the cargo rows of this pair."""
-        more = f", also line{'s' if len(self.lines) > 2 else ''} {', '.join(map(str, self.lines[1:]))}" \
-            if len(self.lines) > 1 else ""
-        return f"{self.location(cat)} (row '{self.key}'{more})"
-
-
-@dataclass
-class BuiltModel:
-    """A model assembled for one scenario: Antimony text, SBML, parameter defaults and their documentation.
-
-    Attributes
-    ----------
-    name : str
-        Scenario name (or ``"custom"``).
-    antimony : str
-        The full Antimony text.
-    defaults : dict
-        Parameter name -> default value (scenario overrides applied).
-    docs : dict
-        Parameter name -> dict(unit, source, meaning).
-    interactions : list of Interaction
-        The cargo/cellular pairs in the model.
-    mirnas : dict
-        miRNA name -> model id.
-    drug : str or None
-        The scenario's drug code.
-    """
-
-    name: str
-    antimony: str
-    defaults: dict
-    docs: dict
-    interactions: list
-    mirnas: dict
-    drug: str | None = None
-    preset: dict = field(default_factory=dict)
-    origins: list = field(default_factory=list, repr=False, compare=False)  # one Origin per line of ``antimony``
-
-    @cached_property
-    def sbml(self) -> str:
-        """SBML Level 3 text of the model (converted by antimony).
-
-        Raises
-        ------
-        ModelBuildError
-            Antimony rejects the text; the message names the module (or template, or table row) and the line in it.
-        """
-        import antimony
-
-        antimony.clearPreviousLoads()
-        if antimony.loadAntimonyString(self.antimony) < 0:
-            raise ModelBuildError(self._antimony_error(antimony.getLastError().strip()))
-        return antimony.getSBMLString(antimony.getMainModuleName())
-
-    def origin(self, line: int) -> Origin | None:
-        """The file and line that line ``line`` (1-based) of :attr:`antimony` was made from, or None."""
-        return self.origins[line - 1] if 0 < line <= len(self.origins) else None
-
-    def _definitions(self, name: str, most: int = 4) -> list[Origin]:
-        """Where ``name`` is declared, given a value or a rule, or labels a reaction (module and template lines);
-        failing that, where it is used."""
-        n = re.escape(name)
-        return (self._lines_matching(re.compile(rf"(?:^|;)\s*{n}\s*(?::|=)|^\s*species\b[^;]*\b{n}\b"), most)
-                or self._lines_matching(re.compile(rf"(?<![A-Za-z_]){n}(?![A-Za-z0-9_])"), most))
-
-    def _lines_matching(self, pattern: re.Pattern, most: int) -> list[Origin]:
-        found = []
-        for i, text in enumerate(self.antimony.split("\n"), 1):
-            origin = self.origin(i)
-            if origin is not None and origin.path is not None and pattern.search(text.split("//", 1)[0]):
-                found.append(origin)
-                if len(found) == most:
-                    break
-        return found
-
-    def _antimony_error(self, message: str) -> str:
-        """Antimony's message with its line (of the assembled text) mapped back to the module file and line."""
-        head = f"Antimony rejected the model for scenario '{self.name}'"
-        m = re.match(r"Error in model string, line (\d+):\s*", message)
-        detail = message[m.end():] if m else message
-        line = int(m.group(1)) if m else None
-        origin = self.origin(line) if line else None
-        detail = detail.strip()
-        detail += "" if detail.endswith((".", "!", "?")) else "."
-        if origin is not None and origin.path is not None:
-            text = self.antimony.split("\n")[line - 1].strip()
-            return f"{origin}: {head}: {detail} The line reads: {text!r} (line {line} of the assembled model)."
-        # Reported at the end of the model (an SBML consistency error): point at the names the message quotes.
-        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"//[^\n]*", "", self.antimony))) - _ANTIMONY_WORDS
-        places = [(n, o) for n in dict.fromkeys(re.findall(r"'([A-Za-z_][A-Za-z0-9_]*)'", detail))
-                  if n in names and (o := self._definitions(n))]
-        at = f" (line {line} of the assembled model)" if line else ""
-        if not places:
-            return f"{head}{at}: {detail}"
-        defined = "; ".join(f"'{n}' at {', '.join(map(str, o))}" for n, o in places)
-        return f"{places[0][1][-1]}: {head}{at}: {detail}\nWhere the names it quotes are defined or used: {defined}."
-
-    @cached_property
-    def model_hash(self) -> str:
-        """SHA-256 of the SBML text: identifies the exact model in results metadata."""
-        return hashlib.sha256(self.sbml.encode()).hexdigest()
-
-    def parameter_table(self) -> pd.DataFrame:
-        """Every parameter with its default value, unit, source and meaning (one row per parameter)."""
-        rows = [{"name": n, "value": v, **self.docs[n]} for n, v in sorted(self.defaults.items())]
-        return pd.DataFrame(rows, columns=["name", "value", "unit", "source", "meaning"])
-
-    def species(self) -> list[str]:
-        """Names of the model's species (state variables)."""
-        return sorted({s.strip() for line in re.findall(r"^species ([^;]+);", self.antimony, flags=re.M)
-                       for s in line.split(",")})
-
-    def write_sbml(self, path: str | Path) -> Path:
-        """Write the SBML to ``path`` and return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.sbml, encoding="utf-8")
-        return path
 
 
 @dataclass(frozen=True)
@@ -548,80 +366,3 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
                        origins if len(origins) == text.count("\n") + 1 else [])
     model.sbml  # noqa: B018 -- Antimony checks the text now, so a malformed module fails at build, named
     return model
-
-
-_REACTION = re.compile(r"^\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*:(?!=)[^;]*?(?:->|=>)[^;]*;(?P<rate>[^;]*)")
-_ASSIGNMENT = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>:=|=)\s*(?P<rhs>.*?)\s*$")
-
-
-def _lint(lines: list[str], origins: list) -> None:
-    """Reject what Antimony would accept silently and get wrong: a reaction without its 'J_...:' label (Antimony
-    reads ``J1 A -> B`` as stoichiometry J1), without a rate law, or defined twice (the last silently wins); an
-    assignment with nothing on its right-hand side; a ':=' rule defined twice. Names the file and line."""
-    reactions, rules, changed = {}, {}, {}
-    for text, origin in zip(lines, origins):
-        code = text.split("//", 1)[0]
-        if not code.strip():
-            continue
-        if "->" in code or "=>" in code:
-            m = _REACTION.match(code)
-            if not m:
-                raise ModelBuildError(f"{origin}: expected a reaction 'J_name: reactants -> products; rate law;', "
-                                      f"found {code.strip()!r}.")
-            label = m.group("label")
-            if not label.startswith("J_"):
-                raise ModelBuildError(f"{origin}: expected a reaction label starting with 'J_' (sim.build tells "
-                                      f"reactions from parameters by it), found '{label}'.")
-            if not m.group("rate").strip():
-                raise ModelBuildError(f"{origin}: reaction '{label}' has no rate law; expected "
-                                      f"'{label}: reactants -> products; rate law;'.")
-            if label in reactions:
-                raise ModelBuildError(f"{origin}: reaction '{label}' is already defined at {reactions[label]}; "
-                                      f"expected one definition (Antimony would silently keep the last).")
-            reactions[label] = origin
-            sides = code[code.index(":", m.end("label")) + 1:code.index(";")]
-            for species in _IDENT.findall(re.sub(r"->|=>|\$[A-Za-z0-9_]*", " ", sides)):  # $X: boundary, may have rules
-                changed.setdefault(species, (label, origin))
-            continue
-        for statement in code.split(";"):
-            m = _ASSIGNMENT.match(statement)
-            if not m:
-                continue
-            name, op = m.group("name"), m.group("op")
-            if not m.group("rhs"):
-                raise ModelBuildError(f"{origin}: '{name} {op}' has nothing on its right-hand side; expected an "
-                                      f"expression, found {statement.strip()!r}.")
-            if op == ":=":
-                if name in rules:
-                    raise ModelBuildError(f"{origin}: '{name}' is already defined by a ':=' rule at {rules[name]}; "
-                                          f"expected one definition (Antimony would silently keep the last).")
-                rules[name] = origin
-    for name, origin in rules.items():
-        if name in changed:
-            label, at = changed[name]
-            raise ModelBuildError(f"{origin}: '{name}' is set by a ':=' rule here and also changed by reaction "
-                                  f"'{label}' at {at}; expected one or the other (SBML forbids both).")
-
-
-def _first_use(lines: list[str], origins: list, symbol: str) -> Origin:
-    """Where ``symbol`` is first used; a name that came from a table cell (a gene's tx_input) is blamed on the row."""
-    for text, origin in zip(lines, origins):
-        if symbol in _IDENT.findall(text.split("//", 1)[0]):
-            for names, cell in origin.cells:
-                if symbol in names:
-                    used = f", used in {origin.path.name}:{origin.line}" if origin.path is not None else ""
-                    return Origin(cell.path, cell.line, f"{cell.note}{used}")
-            return origin
-    return Origin()
-
-
-def _missing_symbols(lines: list[str], origins: list, missing: list[str], known: set, params: Path) -> str:
-    """One line per symbol without a value: '<file>:<line>: 'k_x' has no row in parameters.tsv ... Did you mean?'"""
-    out = []
-    for symbol in missing:
-        suggestion = closest(symbol, known - {symbol})
-        hint = f" Did you mean '{suggestion}'?" if suggestion else ""
-        out.append(f"{_first_use(lines, origins, symbol)}: '{symbol}' has no row in {params} and no definition in "
-                   f"the model; expected a parameter row (name, value, unit, source, meaning) or a species, ':=' rule "
-                   f"or reaction of that name.{hint}")
-    return "\n".join(out)
