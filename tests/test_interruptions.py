@@ -47,7 +47,7 @@ def test_ctrl_c_leaves_a_resumable_folder_and_prints_how_to_resume(tmp_path, uni
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert "Interrupted:" in err and "points are finished and kept in" in err and "--resume" in err
+    assert "Interrupted (sweep):" in err and "points are finished and kept in" in err and "--resume" in err
     kept = pd.concat([pd.read_parquet(p) for p in (out / PARTS).glob("chunk_*.parquet")])
     assert 0 < len(kept) < len(uninterrupted) and kept["point"].is_unique  # consistent: whole chunks only
     assert not list(out.rglob("*.tmp*"))  # no half-written file left behind

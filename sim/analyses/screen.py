@@ -130,7 +130,7 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
                progress=False if quiet else None, scheduler=scheduler, retry=sc.retry)
     ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
                          sc.pretreatment_h)
-    raw = run_sweep(ode, points, folder / "ode", **run)
+    raw = run_sweep(ode, points, folder / "ode", desc="screen, ODE", **run)
     files = [folder / "ode", write_table(raw, folder / "screen.csv"),
              atomic_write(folder / "screen.parquet", lambda p: raw.to_parquet(p, index=False))]
     boolean = pd.DataFrame()
@@ -138,7 +138,7 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
         bool_points = _boolean_points(points[points["size"] <= (2 if sc.pairwise else 1)])
         samples = 500 if quick else sc.boolean_samples
         boolean = run_sweep(BooleanScreenPoint(spec.experiment.scenario, conditions, samples, spec.experiment.seed),
-                            bool_points, folder / "boolean", **run)
+                            bool_points, folder / "boolean", desc="screen, Boolean", **run)
         files += [folder / "boolean", write_table(boolean, folder / "boolean.csv")]
     ranking = rank_table(raw, sc.condition, sc.reference, sc.toxicity_threshold)
     files.append(write_table(ranking, folder / "ranking.csv"))

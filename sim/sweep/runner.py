@@ -242,7 +242,7 @@ def _tidy(table: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
 
 def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: str | Path, workers: int = 1,
               chunk_size: int = 16, resume: bool = False, progress: bool | None = None,
-              scheduler: str | None = None, retry: bool = False) -> pd.DataFrame:
+              scheduler: str | None = None, retry: bool = False, desc: str = "sweep") -> pd.DataFrame:
     """Evaluate every point and return one tidy row per point (inputs, readouts, status, message), by point id.
 
     Parameters
@@ -265,6 +265,8 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     scheduler : str, optional
         Address of a running Dask distributed scheduler (``tcp://host:port``): chunks run on its workers instead of
         local processes; results are written here as they arrive, so resume works the same way.
+    desc : str
+        Label of the progress bar (and of the interruption message).
     retry : bool
         Run a point whose simulation failed once more with tighter tolerances (:class:`RetryTighter`); the rows
         get ``retried`` and ``first_failure``.
@@ -290,7 +292,7 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     (folder / PARTS).mkdir(parents=True, exist_ok=True)
     from tqdm import tqdm
 
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), unit="pt", desc="sweep",
+    bar = tqdm(total=len(points), initial=len(points) - len(todo), unit="pt", desc=desc,
                disable=not (sys.stderr.isatty() if progress is None else progress))
 
     def keep(chunk_rows: pd.DataFrame) -> None:
@@ -310,7 +312,7 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     except KeyboardInterrupt:
         bar.close()
         kept = len(finished_points(folder))
-        raise Interrupted(f"Interrupted: {kept} of {len(points)} points are finished and kept in {folder / PARTS}; "
+        raise Interrupted(f"Interrupted ({desc}): {kept} of {len(points)} points are finished and kept in {folder / PARTS}; "
                           f"run the same command again with --resume (resume=True) to finish the rest.") from None
     except OSError as exc:  # a scheduler that cannot be reached
         if not scheduler:
