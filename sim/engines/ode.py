@@ -11,6 +11,7 @@ Welsh C et al. (2023) libRoadRunner 2.0: a high performance SBML simulation and 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,11 @@ class OdeEngine:
     def __init__(self, model, rtol: float = 1e-6, atol: float = 1e-9):
         import roadrunner
 
+        # SUNDIALS prints its own "[ERROR] ... cvHandleFailure" lines to stderr on a CVODE failure, which
+        # libroadrunner's logger level does not reach; the failure is already in the RuntimeError we record as the
+        # point's reason, so its logger is sent to /dev/null (read when the integrator's context is created; a
+        # user's own setting wins).
+        os.environ.setdefault("SUNLOGGER_ERROR_FILENAME", os.devnull)
         roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
         self.model = model
         self.rr = roadrunner.RoadRunner(model.sbml)
