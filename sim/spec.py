@@ -102,6 +102,20 @@ def _known_condition(label: str, name: str, names: list[str]) -> None:
                          f"({', '.join(names)}).{hint}")
 
 
+def _condition_pair(table: str, condition: str | None, reference: str | None, names: list[str],
+                    reference_required: bool, why: str) -> None:
+    """``<table>.condition`` (required) and ``<table>.reference`` (required when ``reference_required``) name
+    conditions of the spec and differ from each other; ValueError otherwise."""
+    for label, name, required in ((f"{table}.condition", condition, True),
+                                  (f"{table}.reference", reference, reference_required)):
+        if name is None and required:
+            raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
+        if name is not None:
+            _known_condition(label, name, names)
+    if reference is not None and reference == condition:
+        raise ValueError(f"{table}.condition and {table}.reference must differ: {why}")
+
+
 class ExperimentSpec(BaseModel):
     """A whole experiment file."""
 
@@ -126,15 +140,8 @@ class ExperimentSpec(BaseModel):
         factor_names = [f.name for f in sw.factors]
         if len(set(factor_names)) != len(factor_names):
             raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
-        needed = (("sweep.condition", sw.condition), ("sweep.reference", sw.reference))
-        for label, name in needed if sw.readout.endswith("_fold") else needed[:1]:
-            if name is None:
-                raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
-            _known_condition(label, name, names)
-        if sw.reference is not None:
-            _known_condition("sweep.reference", sw.reference, names)
-            if sw.reference == sw.condition:
-                raise ValueError("sweep.condition and sweep.reference must differ: the fold is one against the other")
+        _condition_pair("sweep", sw.condition, sw.reference, names, sw.readout.endswith("_fold"),
+                        "the fold is one against the other")
         if sw.readout == "species" and sw.statistic == "at":
             if sw.time_h is None:
                 raise ValueError("sweep.time_h is required with statistic = 'at': the hour after the drug at which "
@@ -149,13 +156,8 @@ class ExperimentSpec(BaseModel):
         if self.experiment.analysis != "screen":
             return self
         names = [c.name for c in self.conditions]
-        for label, name in (("screen.condition", self.screen.condition), ("screen.reference", self.screen.reference)):
-            if name is None:
-                raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
-            _known_condition(label, name, names)
-        if self.screen.condition == self.screen.reference:
-            raise ValueError("screen.condition and screen.reference must differ: the screen ranks how much of the "
-                             "shift between them each perturbation reverses")
+        _condition_pair("screen", self.screen.condition, self.screen.reference, names, True,
+                        "the screen ranks how much of the shift between them each perturbation reverses")
         for c in self.conditions:
             if c.dose:
                 raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a screen runs a dose-response "

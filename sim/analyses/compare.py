@@ -41,7 +41,8 @@ def comparison_conditions(scenario: str) -> tuple[list[Condition], list[tuple[st
     return conds, questions
 
 
-def _direction(change: float, tolerance: float) -> str:
+def direction(change: float, tolerance: float) -> str:
+    """``resistance`` / ``sensitisation`` / ``none`` (|change| < tolerance) / ``undetermined`` (not finite)."""
     if not math.isfinite(change):
         return "undetermined"
     return "none" if abs(change) < tolerance else ("resistance" if change > 0 else "sensitisation")
@@ -59,8 +60,8 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
     for label, cond, ref in questions:
         ok = fits.loc[cond, "status"] == "ok" and fits.loc[ref, "status"] == "ok"
         fold = fits.loc[cond, "ic50_abs"] / fits.loc[ref, "ic50_abs"] if ok else math.nan
-        ode = _direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
-        boolean = _direction(death[ref] - death[cond], BOOLEAN_TOLERANCE)
+        ode = direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
+        boolean = direction(death[ref] - death[cond], BOOLEAN_TOLERANCE)
         rows.append({"scenario": scenario, "question": label, "condition": cond, "reference": ref,
                      "ode_ic50_fold": fold, "ode_direction": ode, "boolean_death": death[cond],
                      "boolean_death_reference": death[ref], "boolean_direction": boolean, "agree": ode == boolean,

@@ -14,14 +14,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.analyses.compare import explain_disagreement
+from sim.analyses.compare import BOOLEAN_TOLERANCE, ODE_TOLERANCE, direction, explain_disagreement
 from sim.errors import SimulationError
 from sim.screen.perturbations import WILD_TYPE, parse
 from sim.screen.synergy import (bliss_excess, bliss_excess_ic50, drug_perturbation_bliss, hsa_excess,
                                 hsa_excess_ic50)
 
-ODE_TOLERANCE = 1.05  # fold: smaller IC50 (or cell-count) changes count as no change (as sim.analyses.compare)
-BOOLEAN_TOLERANCE = 0.02  # death probability
 
 
 def _by(table: pd.DataFrame, condition: str) -> pd.DataFrame:
@@ -135,12 +133,6 @@ def pair_table(raw: pd.DataFrame, condition: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _direction(change: float, tolerance: float) -> str:
-    if not math.isfinite(change):
-        return "undetermined"
-    return "none" if abs(change) < tolerance else ("resistance" if change > 0 else "sensitisation")
-
-
 def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) -> pd.DataFrame:
     """Single knockouts in ``condition``: the ODE direction (IC50 fold vs wild type; the cells left at the dose for
     a genotype with no steady state) and the Boolean direction (MaBoSS death probability vs wild type), and whether
@@ -159,12 +151,12 @@ def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) ->
             fold, basis = x["ic50_uM"] / wt["ic50_uM"], "IC50 fold"
         else:
             fold, basis = x["cells_at_dose"] / wt["cells_at_dose"], "cells at dose"
-        ode = _direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
+        ode = direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
         row = {"condition": condition, "perturbation": label, "ode_basis": basis, "ode_fold": fold,
                "ode_direction": ode}
         if label in bool_cond.index and WILD_TYPE in bool_cond.index:
             death, death_wt = bool_cond.loc[label, "death_probability"], bool_cond.loc[WILD_TYPE, "death_probability"]
-            boolean_dir = _direction(death_wt - death, BOOLEAN_TOLERANCE)
+            boolean_dir = direction(death_wt - death, BOOLEAN_TOLERANCE)
             row.update(boolean_death=death, boolean_death_wt=death_wt, boolean_direction=boolean_dir,
                        boolean_attractors=bool_cond.loc[label, "attractor_outcome"], agree=ode == boolean_dir,
                        explanation="" if ode == boolean_dir else explain_disagreement(ode, boolean_dir, death_wt))
