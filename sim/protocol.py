@@ -9,7 +9,7 @@ would be read as a drug or EV effect). A condition is simulated in three phases:
    sharing a genotype share this run.
 2. **Pretreatment** (``pretreatment_h`` hours, may be 0). EVs (co-culture or a single added dose) and every
    intervention start, without the drug — the usual CAF-EV protocol (e.g. 48 h of CAF-exosome pretreatment before
-   gemcitabine; Richards 2017, ref. [29] of seed 000). One run per condition, shared by all drug doses.
+   gemcitabine; Richards 2017, ref. [50] of seed 000). One run per condition, shared by all drug doses.
 3. **Drug phase** (the assay, ``assay_h`` hours). The drug is added; the cancer-cell population is re-seeded at the
    seeding density (as when pretreated cells are plated into the assay) while the cell state and the medium carry
    over. Relative viability compares the end of this phase with the drug-free run of the same condition.

@@ -68,7 +68,7 @@ def test_caf_evs_raise_the_ic50_and_nf_evs_much_less(preset):
 
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_gw4869_reverses_part_of_the_shift_in_coculture_and_none_after_addition(preset):
-    # GW4869 blocks nSMase2-dependent EV biogenesis in the producer (Trajkovic 2008; Richards 2017 [29]); the
+    # GW4869 blocks nSMase2-dependent EV biogenesis in the producer (Trajkovic 2008; Richards 2017 [50]); the
     # ESCRT branch it does not touch keeps part of the supply, and EVs already added cannot be withdrawn.
     t = shifts(preset)
     reversed_cc = t.loc["co-culture + GW 20", "fraction_reversed"]
