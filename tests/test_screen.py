@@ -68,7 +68,7 @@ def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path)
 
 
 def test_knocking_out_the_cargo_target_reproduces_the_cargo_direction():
-    # pdac_gem: EV miR-3173-5p represses ACSL4 (resistance, [59] of seed 003); ACSL4 KO raises the GEM IC50 without EVs
+    # pdac_gem: EV miR-3173-5p represses ACSL4 (resistance, [149] of seed 003); ACSL4 KO raises the GEM IC50 without EVs
     pdac = OdeScreenPoint("pdac_gem", CONDITIONS, 0.05, n_doses=8)
     wt, ko = (pdac({"perturbation": p, "condition": "control"}) for p in ("WT", "ACSL4:KO"))
     ev = pdac({"perturbation": "WT", "condition": "CAF-EV"})
