@@ -150,6 +150,22 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
     for it in interactions:
         if it.effect == "activate":
             activators.setdefault(it.target, []).append(model_id(it.cargo))
+    # Complexes of loaded miRNA with an RNA that has one site for it (background sites, sponges): (miRNA id, RNA,
+    # complex id, complex decay, note); and sites of miRNAs on target mRNAs: gene -> [(miRNA id, site id, note)].
+    bindings, sites = [], {}
+    for name, m in mirnas.items():
+        bindings.append((m, f"{m}_bg", f"{m}_bg_cx", "k_target_complex_decay", f"miRNA '{name}' on its background sites"))
+        bindings.append((m, f"sponge_{m}", f"{m}_sponge_cx", "k_lncrna_deg", f"miRNA '{name}' on a synthetic sponge"))
+    for it in interactions:
+        c, note = model_id(it.cargo), f"cargo pair '{it.key}', {it.location(cat)}"
+        if it.effect == "repress":
+            sites.setdefault(it.target, []).append((c, f"{c}_{it.target}_cx", note))
+        elif it.effect == "sponge":
+            bindings.append((mirnas[it.target], c, f"{mirnas[it.target]}_{c}_cx", "k_lncrna_deg", note))
+
+    def product(gene: str, gain: str, skip: str | None = None) -> str:
+        terms = [f"(1 + {gain}*{cx}_occupancy)" for _, cx, _ in sites.get(gene, []) if cx != skip]
+        return "*".join(terms) or "1"
 
     genes_path = cat.root / "tables" / "genes.tsv"
     gene_t = _template(cat, "gene")
@@ -160,7 +176,9 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
         row_at = f"{genes_path}:{row['_line']}" if "_line" in row else str(genes_path)
         cells = {"tx_input": Origin(genes_path, row.get("_line"), f"tx_input of gene '{g}'")} if row["tx_input"] \
             else None
-        parts.append(gene_t.render(f"gene '{g}', {row_at}", cells, g=g, tx_input=tx))
+        parts.append(gene_t.render(f"gene '{g}', {row_at}", cells, g=g, tx_input=tx,
+                                   decay_factor=product(g, "mirna_decay_gain"),
+                                   tl_factor=product(g, "mirna_translation_gain")))
         for col, suffix, unit in (("mrna_copies", "mrna_copies", "copies/cell"),
                                   ("protein_half_life", "protein_half_life", "h")):
             if row[col] is not None:
@@ -168,6 +186,12 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
                                                          "meaning": f"{g}: {row['meaning']}"})
 
     mir_t, bind_t, bg_t = _template(cat, "mirna"), _template(cat, "mirna_binding"), _template(cat, "background_sites")
+    if mirnas:
+        loaded = " + ".join(f"{m}_RISC" for m in mirnas.values())
+        loaded += "".join(f" + {cx}" for _, _, cx, _, _ in bindings)
+        loaded += "".join(f" + {cx}" for gene_sites in sites.values() for _, cx, _ in gene_sites)
+        endogenous = " + ".join(f"{m}_endogenous" for m in mirnas.values())
+        parts.append(_template(cat, "ago_pool").render("the Argonaute pool", loaded=loaded, endogenous=endogenous))
     for name, m in mirnas.items():
         row = cat.genes.get(name) if cat.genes.get(name, {}).get("kind") == "mirna" else None
         tx = (row["tx_input"] or "1") if row else "1"
@@ -179,9 +203,12 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
             generated[f"{m}_endogenous"] = (row["endogenous"], {"unit": "copies/cell", "source": row["source"],
                                                                 "meaning": f"{name}: {row['meaning']}"})
         parts.append(bg_t.render(f"miRNA '{name}'", m=m))
-        parts.append(bind_t.render(f"miRNA '{name}' on its background sites", m=m, rna=f"{m}_bg", cx=f"{m}_bg_cx"))
-        parts.append(bind_t.render(f"miRNA '{name}' on a synthetic sponge", m=m, rna=f"sponge_{m}",
-                                   cx=f"{m}_sponge_cx"))
+    for m, rna, cx, decay, note in bindings:
+        parts.append(bind_t.render(note, m=m, rna=rna, cx=cx, cx_decay=decay))
+    site_t = _template(cat, "mirna_site")
+    for gene, gene_sites in sites.items():
+        for m, cx, note in gene_sites:
+            parts.append(site_t.render(note, m=m, g=gene, cx=cx, others=product(gene, "mirna_decay_gain", cx)))
 
     nc_t = _template(cat, "noncoding_rna")
     cargo_t, esc_rna, esc_prot = (_template(cat, n) for n in ("cargo_transfer", "escape_rna", "escape_protein"))
@@ -192,16 +219,18 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
         if it.effect in ("sponge", "activate") and c not in seen_nc:
             seen_nc.add(c)
             parts.append(nc_t.render(note, r=c))
-        if it.effect == "repress":
-            parts.append(bind_t.render(note, m=c, rna=f"{it.target}_mRNA", cx=f"{c}_{it.target}_cx"))
-        elif it.effect == "sponge":
-            m = mirnas[it.target]
-            parts.append(bind_t.render(note, m=m, rna=c, cx=f"{m}_{c}_cx"))
         if it.delivered and c not in seen_cargo:
             seen_cargo.add(c)
             escape = (esc_prot.render(note, c=c, dest=it.target) if it.effect == "carry"
                       else esc_rna.render(note, c=c, dest=c))
             parts.append(cargo_t.render(note, c=c, escape=escape))
+    loaded = {m: [f"{m}_RISC"] for m in mirnas.values()}  # where each miRNA's Ago-loaded copies are
+    for m, _, cx, _, _ in bindings:
+        loaded[m].append(cx)
+    for gene_sites in sites.values():
+        for m, cx, _ in gene_sites:
+            loaded[m].append(cx)
+    generated["__loaded__"] = loaded
     return "\n".join(t for t, _ in parts), [o for _, origins in parts for o in origins], generated, mirnas
 
 
@@ -256,10 +285,15 @@ def _intervention_block(cat: Catalogue, body: str, mirnas: dict, strict: bool = 
     return "\n".join(lines), generated, origins
 
 
+def delivered_cargo(interactions) -> list[str]:
+    """Model ids of the cargo the EVs carry (each once, in the order of the pairs)."""
+    return list(dict.fromkeys(model_id(it.cargo) for it in interactions if it.delivered))
+
+
 def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None = None,
                 cellular: list[str] | None = None, modules=PROCESS_MODULES, genes: list[str] | None = None,
                 overrides: dict | None = None, catalogue: Catalogue | None = None, name: str | None = None,
-                base: bool = True) -> BuiltModel:
+                base: bool = True, drop_cargo: list[str] | None = None) -> BuiltModel:
     """Build the model of a scenario preset, or of an explicit set of cargo pairs.
 
     Parameters
@@ -277,6 +311,9 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
         Parameter name -> value, applied after the preset's overrides (documented as "user override").
     catalogue : Catalogue, optional
         Tables to use (default: the project's ``models/``).
+    drop_cargo : list of str, optional
+        ``'cargo>target'`` pairs of the preset's ``ev_cargo`` to leave out (what each arm contributes:
+        tests/test_inert_arms.py); an unknown pair raises UnknownNameError.
     base : bool
         Include the pairs every cancer cell has (``[base] cellular`` of scenarios.toml, e.g. endogenous miR-21 on
         PTEN). Only with the full module set and all genes; sub-models (``modules``/``genes``) never get them.
@@ -300,6 +337,10 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     cat = catalogue or load_catalogue()
     preset = cat.scenario(scenario) if scenario else {}
     delivered = list(dict.fromkeys(list(preset.get("ev_cargo", [])) + list(ev_cargo or [])))
+    for pair in drop_cargo or []:
+        if pair not in delivered:
+            raise UnknownNameError("delivered cargo pair", pair, delivered, f"scenario '{scenario}' drop_cargo")
+        delivered.remove(pair)
     present = list(preset.get("cellular", [])) + list(cellular or [])
     if base and set(modules) >= set(PROCESS_MODULES) and genes is None:
         present = list(cat.base_cellular) + present
@@ -307,6 +348,7 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     interactions = (_interactions(cat, delivered, True, f"scenario '{scenario}' ev_cargo" if scenario else "ev_cargo")
                     + _interactions(cat, present, False, f"scenario '{scenario}' cellular" if scenario else "cellular"))
     body, body_origins, generated, mirnas = _assemble(cat, interactions, modules, genes)
+    loaded = generated.pop("__loaded__")
     block, gen_int, block_origins = _intervention_block(cat, body, mirnas, strict=set(modules) >= set(PROCESS_MODULES))
     generated.update(gen_int)
     full = body + "\n" + block
@@ -335,6 +377,12 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
         raise ModelBuildError(_missing_symbols(full.split("\n"), origins, missing, known,
                                                cat.root / "tables" / "parameters.tsv"))
     presets = cat.root / "scenarios.toml"
+    delivery = preset.get("delivery")
+    if delivery:  # the published regime is the model's default; a condition may choose "enriched"
+        for c in delivered_cargo(interactions):
+            defaults[f"{c}_per_EV"] = float(delivery["published"])
+            docs[f"{c}_per_EV"] = {"unit": "copies/EV", "source": f"scenario '{scenario}' delivery regime 'published' "
+                                   f"({presets}, [{scenario}.delivery])", "meaning": docs[f"{c}_per_EV"]["meaning"]}
     for i, ov in enumerate(preset.get("overrides", [])):
         p = ov["parameter"]
         if p not in defaults:
@@ -363,6 +411,7 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     origins = ([generated_text, generated_text] + origins + [generated_text, generated_text]
                + (value_origins or [generated_text]) + [generated_text, generated_text])
     model = BuiltModel(title, text, defaults, docs, interactions, mirnas, preset.get("drug"), dict(preset),
-                       origins if len(origins) == text.count("\n") + 1 else [])
+                       origins if len(origins) == text.count("\n") + 1 else [],
+                       {m: tuple(species) for m, species in loaded.items()})
     model.sbml  # noqa: B018 -- Antimony checks the text now, so a malformed module fails at build, named
     return model

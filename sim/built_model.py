@@ -68,6 +68,10 @@ class BuiltModel:
         miRNA name -> model id.
     drug : str or None
         The scenario's drug code.
+    preset : dict
+        The scenario preset (scenarios.toml), including its ``delivery`` regimes.
+    loaded : dict
+        miRNA id -> the species that hold its Ago-loaded copies (free RISC, target sites, complexes).
     """
 
     name: str
@@ -79,6 +83,7 @@ class BuiltModel:
     drug: str | None = None
     preset: dict = field(default_factory=dict)
     origins: list = field(default_factory=list, repr=False, compare=False)  # one Origin per line of ``antimony``
+    loaded: dict = field(default_factory=dict)  # miRNA id -> species holding its Ago-loaded copies (RISC, complexes)
 
     @cached_property
     def sbml(self) -> str:

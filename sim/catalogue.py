@@ -25,7 +25,7 @@ TABLE_COLUMNS = {
               "source"),
     "cargo": ("cargo", "kind", "target", "effect", "resistance", "cancer", "drug", "reference", "note"),
     "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
-              "abcb1", "working_max_uM", "reference", "note"),
+              "abcb1", "working_max_uM", "caf_loading_ec50_uM", "reference", "note"),
     "interventions": ("id", "name", "target", "mechanism", "ic50", "unit", "hill", "emax", "working_dose",
                       "reference", "note"),
 }
@@ -34,7 +34,7 @@ REQUIRED = {
     "genes": ("gene", "cell", "kind", "meaning", "source"),
     "cargo": ("cargo", "kind", "target", "effect", "resistance", "reference"),
     "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
-              "abcb1", "working_max_uM", "reference"),
+              "abcb1", "working_max_uM", "caf_loading_ec50_uM", "reference"),
     "interventions": ("id", "name", "target", "mechanism", "unit", "hill", "emax", "working_dose", "reference"),
 }
 CHOICES = {
@@ -52,7 +52,8 @@ _PARAMETER_NAME = re.compile(r"(?:[A-Za-z_]|\{(?:gene|mirna|cargo)\})(?:[A-Za-z0
 NUMERIC = {
     "parameters": ("value",),
     "genes": ("mrna_copies", "protein_half_life", "endogenous"),
-    "drugs": ("potency_uM", "ic50_ref_uM", "w_damage", "w_ros", "w_cytostatic", "ent2", "abcb1", "working_max_uM"),
+    "drugs": ("potency_uM", "ic50_ref_uM", "w_damage", "w_ros", "w_cytostatic", "ent2", "abcb1", "working_max_uM",
+              "caf_loading_ec50_uM"),
     "interventions": ("ic50", "hill", "emax", "working_dose"),
 }
 
@@ -256,6 +257,17 @@ def _read_scenarios(path: Path) -> dict:
         for key in ("title", "cancer", "drug", "ev_cargo", "references"):
             if key not in preset:
                 raise TableError(f"{path}: scenario '{name}' lacks the key '{key}'.")
+        _check_delivery(path, name, preset.get("delivery"))
+        inert = preset.get("inert", {})
+        if not isinstance(inert, dict) or not all(isinstance(v, str) and v.strip() for v in inert.values()):
+            line = toml_line(path, name, "inert")
+            raise TableError(f"{path}:{line or ''}: scenario '{name}' inert must map 'cargo>target' pairs of its "
+                             f"ev_cargo to the reason they do not move the IC50. Got {inert!r}.")
+        stray = [pair for pair in inert if pair not in preset.get("ev_cargo", [])]
+        if stray:
+            line = toml_line(path, name, "inert")
+            raise TableError(f"{path}:{line or ''}: scenario '{name}' declares {', '.join(stray)} inert, which "
+                             f"is not among its ev_cargo ({', '.join(preset.get('ev_cargo', []))}).")
         for i, override in enumerate(preset.get("overrides", [])):
             line = toml_line(path, name, "overrides", override.get("parameter")) if isinstance(override, dict) \
                 else toml_line(path, name, "overrides")
@@ -276,6 +288,33 @@ def _read_scenarios(path: Path) -> dict:
                 raise TableError(f"{where}: scenario '{name}' overrides[{i}] ('{override['parameter']}') 'value' must "
                                  f"be a finite number. Got {value!r}.")
     return data
+
+
+DELIVERY_REGIMES = ("published", "enriched")
+
+
+def _check_delivery(path: Path, name: str, delivery) -> None:
+    """A preset's ``[<name>.delivery]`` table: positive copies per EV for both regimes, ``reachable`` and the reported
+    fold with its source (TableError naming the file, line and key otherwise)."""
+    section = f"{name}.delivery"
+    line = toml_line(path, section)
+    where = f"{path}:{line}" if line else str(path)
+    if not isinstance(delivery, dict):
+        raise TableError(f"{where}: scenario '{name}' needs a [{section}] table with published, enriched (copies per "
+                         f"EV), reachable, reported_fold and reported_source. Got {delivery!r}.")
+    for key in (*DELIVERY_REGIMES, "reported_fold"):
+        value = delivery.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            at = toml_line(path, section, key)
+            raise TableError(f"{path}:{at or line}: [{section}] '{key}' must be a finite number > 0. Got {value!r}.")
+    if not isinstance(delivery.get("reachable"), bool):
+        raise TableError(f"{where}: [{section}] 'reachable' must be true or false. Got {delivery.get('reachable')!r}.")
+    if not isinstance(delivery.get("reported_source"), str) or not delivery["reported_source"].strip():
+        raise TableError(f"{where}: [{section}] 'reported_source' must say where the reported fold comes from.")
+    unknown = set(delivery) - {*DELIVERY_REGIMES, "reachable", "reported_fold", "reported_source"}
+    if unknown:
+        raise TableError(f"{where}: [{section}] has unknown keys {', '.join(sorted(unknown))}; expected published, "
+                         f"enriched, reachable, reported_fold, reported_source.")
 
 
 def toml_line(path: Path, section: str, key: str | None = None, value: str | None = None) -> int | None:

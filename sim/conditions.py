@@ -40,7 +40,7 @@ class Condition(BaseModel):
         No EVs; CAFs co-cultured with the cancer cells (GW4869 acts on the producers); or a purified EV dose added at
         t = 0 (GW4869 cannot remove EVs already added).
     ev_source : {"CAF", "NF"}
-        CAF-EVs or normal-fibroblast EVs (cargo scaled by ``nf_ev_cargo_scale``).
+        CAF-EVs or normal-fibroblast EVs (which carry ``nf_ev_copies_per_EV`` of every cargo, Chevillet 2014's average).
     caf_ratio : float
         CAFs per seeded cancer cell in co-culture.
     ev_dose_ug : float
@@ -56,6 +56,10 @@ class Condition(BaseModel):
         Node -> expression fold >= 1.
     hypoxia : bool
         CAFs under hypoxia.
+    delivery : {"published", "enriched"}, optional
+        The preset's delivery regime (``[<preset>.delivery]`` of models/scenarios.toml): copies per EV inside the
+        published range (the default) or the enrichment the reported effect needs (a calibrated assumption, reported
+        as x Chevillet 2014's average).
     chemo_loading : bool, optional
         Chemotherapy-induced cargo loading in the CAFs (default: the scenario preset's ``chemo_loading``, else off).
     assay_time_h : float, optional
@@ -77,6 +81,7 @@ class Condition(BaseModel):
     knockdowns: dict[str, float] = Field(default_factory=dict)
     overexpression: dict[str, float] = Field(default_factory=dict)
     hypoxia: bool = False
+    delivery: Literal["published", "enriched"] | None = None
     chemo_loading: bool | None = None
     assay_time_h: float | None = None
     parameters: dict[str, float] = Field(default_factory=dict)
@@ -151,7 +156,7 @@ class Condition(BaseModel):
                 raise UnknownNameError("drug", drug_code, exc.valid, where) from None
             out.update(drug_ext=self.dose, drug_potency=d["potency_uM"], drug_w_damage=d["w_damage"],
                        drug_w_ros=d["w_ros"], drug_w_cytostatic=d["w_cytostatic"], drug_ent2=d["ent2"],
-                       drug_abcb1=d["abcb1"])
+                       drug_abcb1=d["abcb1"], caf_loading_ec50=d["caf_loading_ec50_uM"])
         seeding = self.parameters.get("seeding_density", model.defaults["seeding_density"])
         if self.ev_mode == "coculture":
             out.update(caf_density=self.caf_ratio * seeding, ev_added_ug=0.0)
@@ -159,10 +164,22 @@ class Condition(BaseModel):
             out.update(caf_density=0.0, ev_added_ug=self.ev_dose_ug)
         else:
             out.update(caf_density=0.0, ev_added_ug=0.0)
-        out["ev_cargo_scale"] = 1.0 if self.ev_source == "CAF" else cat.parameters["nf_ev_cargo_scale"]["value"]
+        if "ev_source_nf" in model.defaults:  # a model without EV cargo has nothing for the source to change
+            out["ev_source_nf"] = 0.0 if self.ev_source == "CAF" else 1.0
         out["hypoxia"] = float(self.hypoxia)
         loading = self.chemo_loading if self.chemo_loading is not None else model.preset.get("chemo_loading", False)
         out["chemo_loading_on"] = float(loading)
+
+        if self.delivery is not None:
+            regimes = model.preset.get("delivery")
+            if not regimes:
+                raise InvalidValueError(f"{where}: 'delivery' = '{self.delivery}' needs a scenario preset with a "
+                                        f"[<preset>.delivery] table; model '{model.name}' has none (set the copies "
+                                        f"per EV as parameters instead).")
+            from sim.build import delivered_cargo
+
+            for c in delivered_cargo(model.interactions):
+                out[f"{c}_per_EV"] = float(regimes[self.delivery])
 
         mirna_ids = model.mirnas
         for key, spec in self.interventions.items():

@@ -5,8 +5,10 @@ modules' nominal initial values (PTEN would drift from 1 to its steady level dur
 would be read as a drug or EV effect). A condition is simulated in three phases:
 
 1. **Steady cells.** The genotype of the condition (knockouts, knockdowns, overexpression, parameter changes) with
-   no drug, no EVs and no intervention is run for ``steady_state_h`` hours and its cell state kept. Conditions
-   sharing a genotype share this run.
+   no drug, no EVs and no intervention is run for ``steady_state_h`` hours and its cell state kept, with the cell
+   count held at seeding density (``hold_population``): the cells of a maintained, sub-confluent culture, dividing
+   (so per-cell species dilute at the division rate) but never reaching confluence. Conditions sharing a genotype
+   share this run.
 2. **Pretreatment** (``pretreatment_h`` hours, may be 0). EVs (co-culture or a single added dose) and every
    intervention start, without the drug — the usual CAF-EV protocol (e.g. 48 h of CAF-exosome pretreatment before
    gemcitabine; Richards 2017, ref. [50] of seed 000). One run per condition, shared by all drug doses.
@@ -30,7 +32,7 @@ import pandas as pd
 from sim.errors import InvalidValueError, SimulationError
 
 POPULATION_SPECIES = ("N_cancer", "N_dead_apoptotic", "N_dead_ferroptotic")
-EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_taken|drug_in)$|_(med|endo|delivered)$")  # medium/uptake/drug
+EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|drug_in)$|_(med|endo|delivered)$")
 TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1; plus every dose_* parameter
 STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (protein 46 h, lncRNA; DESIGN.md 2.7)
 TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)
@@ -95,7 +97,8 @@ class AssayProtocol:
         key = (_key(base), self.steady_state_h)
         if key not in self._steady:
             engine = self.engine
-            table = engine.run(base, self.steady_state_h, 11, engine.species)
+            held = {**base, "hold_population": 1.0} if "hold_population" in engine.model.defaults else base
+            table = engine.run(held, self.steady_state_h, 11, engine.species)
             cells = [s for s in engine.species if s not in self.population and not EXPOSURE_SPECIES.search(s)]
             last, before = table[cells].iloc[-1].to_numpy(), table[cells].iloc[-2].to_numpy()
             change = np.abs(last - before) / np.maximum(np.abs(last), 1e-3)  # species near 0 judged absolutely

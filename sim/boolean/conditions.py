@@ -6,7 +6,7 @@ drug (``Drug``, ``Pgp_substrate`` from drugs.tsv) and each intervention. Knockou
 0/1. Partial effects cannot be written as logic, so a condition is a *mixture* of fixed-node settings: an
 intervention at dose d is effective in a fraction e(d) of cells (its Emax-Hill effect, interventions.tsv), a
 knockdown to f leaves a fraction f of cells untouched; GW4869 only hits the nSMase2 share of CAF EV release
-(sec_nsmase2 / (sec_nsmase2 + sec_escrt), parameters.tsv). Each setting is analysed and the outcomes are averaged
+(sec_nsmase2 / (sec_nsmase2 + sec_escrt + sec_asm), parameters.tsv). Each setting is analysed and the outcomes are averaged
 with these weights (Boolean mixtures as in PROFILE/PhysiBoSS-Drugs, Béal et al. 2019; Ponce-de-Leon et al. 2023).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sim.errors import InvalidValueError, UnknownNameError
 
 NETWORK = "cafev.bnet"
 INTERVENTION_INPUTS = {"GW4869": "GW4869", "LY294002": "LY294002", "Stattic": "Stattic", "erastin": "Erastin",
-                       "RSL3": "RSL3"}
+                       "RSL3": "RSL3", "tariquidar": "Pgp_inhibitor", "verapamil": "Pgp_inhibitor"}
 
 
 def network_path(root: Path | None = None) -> Path:
@@ -78,8 +78,8 @@ def condition_settings(condition, network, scenario: str, drug_on: bool = True) 
     base["Pgp_substrate"] = int(drug["abcb1"] > 0)
 
     partial: list[tuple[dict, float]] = []  # (fixed when effective, probability effective)
-    nsmase2_share = cat.parameters["sec_nsmase2"]["value"] / (cat.parameters["sec_nsmase2"]["value"]
-                                                              + cat.parameters["sec_escrt"]["value"])
+    secretion = {k: cat.parameters[k]["value"] for k in ("sec_nsmase2", "sec_escrt", "sec_asm")}
+    nsmase2_share = secretion["sec_nsmase2"] / sum(secretion.values())
     for key, spec in condition.interventions.items():
         row = cat.intervention(key)
         dose = spec.dose if hasattr(spec, "dose") else float(spec)
