@@ -1,38 +1,68 @@
-"""Calibrate each drug's potency so the model's drug-free-EV 72-h IC50 equals the drug's reference IC50.
+"""Calibrations that put stated numbers into the tables: model-scale references, drug potencies, delivery regimes.
 
-In drug_handling.ant the drug acts through ``drug_ext/drug_potency`` only, so the model IC50 scales linearly with
-the potency: one root-find per drug gives the factor. The reference IC50s are the ``ic50_ref_uM`` column of
-models/tables/drugs.tsv (DESIGN.md 2.7). Run ``python -m sim.calibrate`` to print the potencies to put in the table.
+Each is run by hand (``python -m sim.calibrate references|potencies|delivery``) and prints the values to paste into
+``models/tables`` or ``models/scenarios.toml``; tests/test_calibration_regression.py checks that the pasted values
+still reproduce their targets. None of them moves a mechanism to reach an effect (the project's design, section 2.8):
+
+- ``references``: ``pakt_ref`` and ``pstat3_ref`` normalise the pAKT- and pSTAT3-driven transcription inputs to 1
+  at rest; they are the untreated cell's own pAKT and pSTAT3 (a fixed point, found by iteration).
+- ``potencies``: in drug_handling.ant the drug acts through ``drug_ext/drug_potency`` only, so the no-EV 72-h IC50
+  scales linearly with the potency and one ratio per drug puts it at the drug's reference IC50 (``ic50_ref_uM`` of
+  drugs.tsv).
+- ``delivery``: the ``enriched`` regime of each preset (``[<preset>.delivery]``): the copies per EV at which 50 ug/mL
+  of CAF-EVs (48 h pretreatment, 72 h drug) shift the IC50 by the preset's ``reported_fold``; where the mechanism
+  cannot reach that fold at any enrichment (the site-efficacy ceiling bounds every miRNA arm), the fewest copies per
+  EV that give 99% of the largest shift (on a log scale), with ``reachable = false``.
 """
 from __future__ import annotations
 
 import math
+import sys
 
-from scipy.optimize import brentq
+import numpy as np
+from scipy.optimize import brentq, minimize_scalar
 
-from sim.build import build_model
+from sim.build import build_model, delivered_cargo
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.engines.ode import engine_for
 from sim.protocol import AssayProtocol
 
+CHEVILLET_COPIES_PER_EV = 0.00825  # Chevillet et al. 2014 PNAS: copies of a given miRNA per exosome, on average
+CALIBRATION_EXPOSURE = {"ev_mode": "addition", "ev_dose_ug": 50.0}  # the seed papers' exosome protocol
+CALIBRATION_PRETREATMENT_H = 48.0
+PLATEAU_SHARE = 0.99  # an unreachable fold: the fewest copies per EV giving 99% of the largest log-shift
 
-def relative_viability(model, drug: str, dose: float, assay_h: float = 72.0, **condition) -> float:
+
+def relative_viability(model, drug: str, dose: float, assay_h: float = 72.0, pretreatment_h: float = 0.0,
+                       **condition) -> float:
     """Cell count at ``assay_h`` with ``dose`` uM of ``drug`` over the drug-free count of the same condition."""
-    protocol = AssayProtocol(engine_for(model))  # steady-state cells, no pretreatment (no EVs here)
+    protocol = AssayProtocol(engine_for(model), pretreatment_h)
     counts = []
     for d in (0.0, dose):
         vals = Condition(name="calibration", drug=drug, dose=d, **condition).values(model)
-        counts.append(protocol.run(vals, assay_h, 2, ["N_cancer"])["N_cancer"].iloc[-1])
+        counts.append(protocol.endpoint(vals, assay_h, ["N_cancer"])[0])
     return counts[1] / counts[0]
 
 
-def model_ic50(model, drug: str, assay_h: float = 72.0, **condition) -> float:
+def model_ic50(model, drug: str, assay_h: float = 72.0, pretreatment_h: float = 0.0, **condition) -> float:
     """Dose (uM) giving 50% relative viability at ``assay_h``, by root-finding on log10 dose."""
     ref = load_catalogue().drug(drug)["ic50_ref_uM"]
     lo, hi = math.log10(ref) - 6, math.log10(ref) + 6
-    return 10 ** brentq(lambda lx: relative_viability(model, drug, 10 ** lx, assay_h, **condition) - 0.5, lo, hi,
-                        xtol=1e-6)
+    return 10 ** brentq(lambda lx: relative_viability(model, drug, 10 ** lx, assay_h, pretreatment_h, **condition)
+                        - 0.5, lo, hi, xtol=1e-7)
+
+
+def calibrated_references(scenario: str = "pdac_gem", rounds: int = 8) -> dict[str, float]:
+    """``pakt_ref`` and ``pstat3_ref`` equal to the untreated cell's own pAKT and pSTAT3 (fixed-point iteration)."""
+    from sim.engines.ode import OdeEngine
+
+    values = {"pakt_ref": 0.2, "pstat3_ref": 0.2}
+    for _ in range(rounds):
+        model = build_model(scenario, overrides=values)
+        cells = AssayProtocol(OdeEngine(model)).steady_cells(Condition(name="rest").values(model))
+        values = {"pakt_ref": cells["pAKT"], "pstat3_ref": cells["pSTAT3"]}
+    return values
 
 
 def calibrated_potencies(scenario: str = "pdac_gem") -> dict[str, float]:
@@ -43,6 +73,65 @@ def calibrated_potencies(scenario: str = "pdac_gem") -> dict[str, float]:
             for code, row in cat.drugs.items()}
 
 
+def delivery_fold(model, copies_per_ev: float) -> float:
+    """IC50 fold of 50 ug/mL of CAF-EVs carrying ``copies_per_ev`` of every cargo of ``model`` (48 h + 72 h)."""
+    copies = {f"{c}_per_EV": float(copies_per_ev) for c in delivered_cargo(model.interactions)}
+    drug = model.drug
+    with_ev = model_ic50(model, drug, pretreatment_h=CALIBRATION_PRETREATMENT_H, parameters=copies,
+                         **CALIBRATION_EXPOSURE)
+    without = model_ic50(model, drug, pretreatment_h=CALIBRATION_PRETREATMENT_H)
+    return with_ev / without
+
+
+def calibrated_delivery(scenario: str, low: float = 1e-3, high: float = 1e5) -> dict:
+    """The ``enriched`` regime of a preset: copies per EV reaching its ``reported_fold``, or 99% of the largest shift.
+
+    Returns
+    -------
+    dict
+        ``enriched`` (copies per EV), ``reachable``, ``fold`` (reached there), ``x_chevillet`` (enrichment over
+        Chevillet 2014's average), ``peak_fold`` and ``peak_copies`` (the largest shift over ``low``..``high``).
+    """
+    model = build_model(scenario)
+    target = float(model.preset["delivery"]["reported_fold"])
+    sign = 1.0 if target >= 1 else -1.0  # a sensitising preset's effect is a fold below 1
+    grid = np.logspace(math.log10(low), math.log10(high), 17)
+    effect = [sign * math.log(delivery_fold(model, c)) for c in grid]
+    best = int(np.argmax(effect))
+    lo_i, hi_i = max(best - 1, 0), min(best + 1, len(grid) - 1)
+    peak = minimize_scalar(lambda lc: -sign * math.log(delivery_fold(model, 10 ** lc)),
+                           bounds=(math.log10(grid[lo_i]), math.log10(grid[hi_i])), method="bounded",
+                           options={"xatol": 1e-3})
+    peak_copies, peak_effect = 10 ** peak.x, -peak.fun
+    reachable = peak_effect >= sign * math.log(target)
+    goal = sign * math.log(target) if reachable else PLATEAU_SHARE * peak_effect
+    copies = 10 ** brentq(lambda lc: sign * math.log(delivery_fold(model, 10 ** lc)) - goal,
+                          math.log10(low), math.log10(peak_copies), xtol=1e-4)
+    return {"scenario": scenario, "enriched": copies, "reachable": reachable, "fold": delivery_fold(model, copies),
+            "x_chevillet": copies / CHEVILLET_COPIES_PER_EV, "reported_fold": target,
+            "peak_fold": math.exp(sign * peak_effect), "peak_copies": peak_copies}
+
+
+def main(argv: list[str]) -> int:
+    what = argv[0] if argv else "potencies"
+    if what == "references":
+        for name, value in calibrated_references().items():
+            print(f"{name}\t{value:.4g}")
+    elif what == "potencies":
+        for code, potency in calibrated_potencies().items():
+            print(f"{code}\t{potency:.4g}")
+    elif what == "delivery":
+        names = argv[1:] or list(load_catalogue().scenarios)
+        for name in names:
+            r = calibrated_delivery(name)
+            print(f"{name}\tenriched = {r['enriched']:.3g}\treachable = {str(r['reachable']).lower()}\t"
+                  f"fold {r['fold']:.4g} (reported {r['reported_fold']:g})\t{r['x_chevillet']:.3g}x Chevillet\t"
+                  f"peak {r['peak_fold']:.4g} at {r['peak_copies']:.3g} copies/EV", flush=True)
+    else:
+        print("usage: python -m sim.calibrate references|potencies|delivery [preset ...]", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    for code, potency in calibrated_potencies().items():
-        print(f"{code}\t{potency:.4g}")
+    sys.exit(main(sys.argv[1:]))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analyses.timecourse import default_readouts, plot_timecourse, simulate
+from sim.budget import BUDGET_PREFIXES, delivery_notes
 from sim.build import build_model
 from sim.engines.ode import engine_for
 from sim.results import RESULTS_DIR, write_figure, write_metadata, write_table
@@ -30,21 +31,19 @@ class ExperimentResult:
     summary: pd.DataFrame
 
 
-def summarise_timecourse(table: pd.DataFrame, model) -> pd.DataFrame:
-    """One row per condition at the last time point: key readouts and the miRNA delivery budget.
-
-    ``max_delivered_copies`` is the largest number of copies of any one cargo that reached the cytosol per cell;
-    ``threshold_copies`` is the functional threshold (competing sites per miRNA, mirna_background_sites).
-    """
+def summarise_timecourse(table: pd.DataFrame, model, budget: dict | None = None) -> pd.DataFrame:
+    """One row per condition at the last time point: key readouts, then the condition's delivery budget at drug
+    addition (``budget``: condition -> :func:`sim.budget.delivery_budget`; per cargo, copies delivered per cell,
+    Ago-loaded copies and the target's repression)."""
     last = table.groupby("condition", sort=False).tail(1).set_index("condition")  # each condition's own end
     cols = [c for c in ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a") if c in last]
     summary = last[cols].copy()
-    delivered = [c for c in last.columns if c.endswith("_delivered")]
-    if delivered:
-        summary["max_delivered_copies"] = last[delivered].max(axis=1)
-        summary["threshold_copies"] = model.defaults.get("mirna_background_sites", float("nan"))
     summary.insert(0, "time_h", last["time_h"])
-    return summary.reset_index()
+    summary = summary.reset_index()
+    if budget:
+        extra = pd.DataFrame([{"condition": name, **values} for name, values in budget.items()])
+        summary = summary.merge(extra, on="condition", how="left")
+    return summary
 
 
 def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None = None,
@@ -94,7 +93,14 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     points = 13 if quick else tc.points
     table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=points, readouts=tc.readouts,
                      pretreatment_h=tc.pretreatment_h)
-    summary = summarise_timecourse(table, model)
+    from sim.budget import delivery_budget
+    from sim.protocol import AssayProtocol
+
+    protocol = AssayProtocol(engine_for(model), tc.pretreatment_h)
+    values = {cond.name: cond.values(model) for cond in spec.conditions}
+    budget = {name: delivery_budget(protocol, vals) for name, vals in values.items()}
+    summary = summarise_timecourse(table, model, budget)
+    summary.attrs["footer"] = "\n".join(delivery_notes(model, spec.conditions))
     files = [write_table(table, folder / "timecourse.csv"),
              write_table(summary, folder / "summary.csv"),
              write_table(model.parameter_table(), folder / "parameters.csv"),
@@ -102,47 +108,55 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     fig = plot_timecourse(table, title=f"{spec.experiment.name}: {model.preset.get('title', model.name)}")
     files.append(write_figure(fig, folder / "timecourse.png"))
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
-                                {"quick": quick}))
+                                {"quick": quick, "delivery_budget": budget,
+                                 "delivery_notes": summary.attrs["footer"].splitlines()}))
     return ExperimentResult(folder, files, table, summary)
 
 
 def _run_dose_response(spec: ExperimentSpec, model, folder: Path, quick: bool) -> ExperimentResult:
     """The dose-response analysis of a spec: curves, fits, shift table, plots (``quick``: 6 doses)."""
-    from sim.analyses.dose_response import (default_references, dose_grid, fit_curves, reversal_curves,
-                                            run_dose_response, shift_table)
+    from sim.analyses.dose_response import (default_references, dose_grid, fit_curves, intervention_alone,
+                                            reversal_curves, run_dose_response, shift_table)
     from sim.plots import plot_dose_response, plot_reversal, plot_shift_bars
 
     dr = spec.dose_response
     control, refs = default_references(spec.conditions, dr.control)  # names checked before any run
     refs.update(dr.references)
-    for cond in spec.conditions:
-        cond.values(model)
+    added, alone = intervention_alone(spec.conditions)  # each intervention also without EVs (EV-specific reversal)
+    conditions = list(spec.conditions) + added
+    values = {cond.name: cond.values(model) for cond in conditions}
     drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
     doses = dr.doses or dose_grid(drug, 6 if quick else dr.n_doses, dr.min_dose, dr.max_dose)
     if quick and dr.doses:
         doses = dr.doses[:: max(1, len(dr.doses) // 6)]
-    progress = _progress(len(spec.conditions))
-    table = run_dose_response(model, spec.conditions, doses=doses, assay_h=dr.assay_time_h,
+    progress = _progress(len(conditions))
+    table = run_dose_response(model, conditions, doses=doses, assay_h=dr.assay_time_h,
                               pretreatment_h=dr.pretreatment_h, species=dr.species, progress=progress.update)
     progress.close()
     fits = fit_curves(table)
-    shifts = shift_table(fits, control, refs)
+    shifts = shift_table(fits, control, refs, alone=alone)
     title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
     files = [write_table(table, folder / "dose_response.csv"), write_table(fits, folder / "fits.csv"),
              write_table(shifts, folder / "shifts.csv"),
              write_table(model.parameter_table(), folder / "parameters.csv"), model.write_sbml(folder / "model.xml"),
              write_figure(plot_dose_response(table, fits, drug, title), folder / "dose_response.png"),
              write_figure(plot_shift_bars(shifts, control, title), folder / "ic50_shift.png")]
-    curves = reversal_curves(spec.conditions, shifts)
+    curves = reversal_curves(conditions, shifts)
     if len(curves):
         files += [write_table(curves, folder / "reversal.csv"),
                   write_figure(plot_reversal(curves, title), folder / "reversal.png")]
+    budget = {row["condition"]: {c: row[c] for c in shifts.columns if c.startswith(BUDGET_PREFIXES)}
+              for _, row in shifts.iterrows()}
+    notes = delivery_notes(model, conditions)
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,
-                                 "references": refs}))
+                                 "references": refs, "alone": alone, "added_conditions": [c.name for c in added],
+                                 "delivery_budget": budget, "delivery_notes": notes}))
     summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_lower", "ic50_fold_upper", "gr50_fold",
-                      "fraction_reversed", "status"]]
+                      "fraction_reversed", "fraction_reversed_specific", "status"]].copy()
+    summary.attrs["footer"] = "\n".join(notes)
     return ExperimentResult(folder, files, table, summary)
+
 
 
 class _progress:

@@ -109,7 +109,10 @@ def _fmt(v) -> str:
 
 
 def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None):
-    """IC50 fold change vs the control per condition (log axis), with 95% CI whiskers; unfitted bars are marked."""
+    """IC50 fold change vs the control per condition, with the 4PL fit's 95% CI whiskers (a fit diagnostic on
+    noise-free simulated points, not biological uncertainty); unfitted bars are marked. An intervention's bar is
+    annotated with the fraction of its reference's EV shift it reverses ('rev') and the EV-specific part ('spec',
+    beyond its effect without EVs)."""
     plt = _plt()
     colours = condition_colours(shifts["condition"])
     fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(shifts) + 2), 4.6))
@@ -122,7 +125,12 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
             if math.isfinite(lo) and math.isfinite(hi):
                 ax.errorbar(x, s["ic50_fold"], yerr=[[s["ic50_fold"] - lo], [hi - s["ic50_fold"]]], color="black",
                             capsize=3, lw=1)
-            ax.text(x, s["ic50_fold"] * 1.04, f"{s['ic50_fold']:.2f}×", ha="center", va="bottom", fontsize=7)
+            label = f"{s['ic50_fold']:.2f}×"
+            if math.isfinite(s.get("fraction_reversed", math.nan)):
+                label += f"\nrev {s['fraction_reversed']:.2f}"
+                if math.isfinite(s.get("fraction_reversed_specific", math.nan)):
+                    label += f"\nspec {s['fraction_reversed_specific']:.2f}"
+            ax.text(x, s["ic50_fold"] * 1.04, label, ha="center", va="bottom", fontsize=7)
         else:
             ax.text(x, 1.0, f"IC50\n{s['ic50_report']}", ha="center", va="bottom", fontsize=7, color=col)
     ax.axhline(1.0, color="black", lw=0.8)
@@ -132,7 +140,7 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
         _plain_log_ticks(ax.yaxis)
         scale = "log scale"
     else:
-        ax.set_ylim(0, 1.12 * np.nanmax(folds.to_numpy(dtype=float), initial=1.0))
+        ax.set_ylim(0, 1.2 * np.nanmax(folds.to_numpy(dtype=float), initial=1.0))
         scale = "1 = no shift"
     ax.set_xticks(xs, shifts["condition"], rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(f"IC50 fold change vs '{control}' ({scale})")
@@ -144,9 +152,10 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
 
 
 def plot_reversal(curves: pd.DataFrame, title: str | None = None):
-    """Fraction of the EV-induced IC50 shift reversed against intervention dose, one line per intervention.
+    """Fraction of the EV-induced IC50 shift reversed against intervention dose, one line per intervention: all of
+    it (filled circles) and the EV-specific part (open squares, dashed: beyond what the intervention does without EVs).
 
-    ``curves`` has columns intervention, unit, dose, fraction_reversed, ic50_fold (from
+    ``curves`` has columns intervention, unit, dose, fraction_reversed, fraction_reversed_specific, ic50_fold (from
     :func:`sim.analyses.dose_response.reversal_curves`); the zero dose is drawn at the left edge.
     """
     from matplotlib.ticker import NullFormatter
@@ -161,12 +170,17 @@ def plot_reversal(curves: pd.DataFrame, title: str | None = None):
         positive = sub[sub["dose"] > 0]["dose"]
         x = sub["dose"].where(sub["dose"] > 0, positive.min() / 3 if len(positive) else 1.0)
         col = plt.cm.Dark2(i % 8)
-        axes[0].plot(x, sub["fraction_reversed"], "o-", color=col, label=name)
-        axes[1].plot(x, sub["ic50_fold"], "o-", color=col, label=name)
+        if sub["fraction_reversed"].notna().any():
+            axes[0].plot(x, sub["fraction_reversed"], "o-", color=col, label=f"{name}: all")
+        if "fraction_reversed_specific" in sub and sub["fraction_reversed_specific"].notna().any():
+            axes[0].plot(x, sub["fraction_reversed_specific"], "s--", color=col, mfc="white",
+                         label=f"{name}: EV-specific")
+        axes[1].plot(x, sub["ic50_fold"], "o-", color=col, label=name if sub["fraction_reversed"].notna().any()
+                     else f"{name} (EV shift too small to reverse)")
         ticks.update(zip(x, sub["dose"]))
     axes[0].axhline(0, color="black", lw=0.8)
     axes[0].axhline(1, color="grey", lw=0.8, ls="--")
-    axes[0].set_ylabel("fraction of the CAF-EV IC50 shift reversed")
+    axes[0].set_ylabel("fraction of the CAF-EV IC50 shift reversed\n(all; EV-specific: beyond the effect without EVs)")
     axes[1].axhline(1, color="grey", lw=0.8, ls="--")
     axes[1].set_ylabel("IC50 fold change vs no-EV control")
     for a in axes:

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from sim.budget import BUDGET_PREFIXES, budget_columns, delivery_budget
 from sim.catalogue import load_catalogue
-from sim.conditions import Condition, condition_list
+from sim.conditions import Condition, InterventionDose, condition_list
 from sim.engines.ode import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.fit import fit_ll4
@@ -31,6 +32,7 @@ from sim.protocol import AssayProtocol
 KEY_SPECIES = ("PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a")
 MIN_CONTROL_GROWTH = 1.25  # drug-free cells must grow >= 1.25-fold (a third of a doubling) for GR metrics
 DECADES_BELOW, DECADES_ABOVE = 2.0, 2.5  # default grid: reference IC50 x 10^-2 .. 10^2.5 (room for 10-fold shifts)
+MIN_SHIFT_TO_REVERSE = 1.02  # below a 2% EV shift (either way), a fraction of it is within the 4PL fits' own error
 
 
 def dose_grid(drug: str, n: int = 12, low: float | None = None, high: float | None = None) -> np.ndarray:
@@ -78,7 +80,9 @@ def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=
     Returns
     -------
     pandas.DataFrame
-        condition, drug, dose_uM, viability, cells_start, cells_end, cells_control, gr, then the species.
+        condition, drug, dose_uM, viability, cells_start, cells_end, cells_control, gr, the species, then the
+        condition's delivery budget at drug addition (:mod:`sim.budget`: ``delivered_*``, ``loaded_*``,
+        ``repression_*``, ``ev_internalised_fraction``; the same on every row of a condition).
     """
     conditions = _check_conditions(conditions)
     engine = engine_for(model)
@@ -101,11 +105,12 @@ def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=
         hours = cond.assay_time_h or assay_h
         start = vals.get("seeding_density", seeding)
         control = protocol.endpoint({**vals, "drug_ext": 0.0}, hours, selections)
+        budget = delivery_budget(protocol, vals)
         for dose in np.concatenate([[0.0], doses]):
             end = control if dose == 0 else protocol.endpoint({**vals, "drug_ext": float(dose)}, hours, selections)
             rows.append({"condition": cond.name, "drug": cond.drug or model.drug, "dose_uM": float(dose),
                          "viability": end[0] / control[0], "cells_start": start, "cells_end": end[0],
-                         "cells_control": control[0], **dict(zip(species, end[1:]))})
+                         "cells_control": control[0], **dict(zip(species, end[1:])), **budget})
         if progress:
             progress(cond.name)
     table = pd.DataFrame(rows)
@@ -118,7 +123,8 @@ def fit_curves(table: pd.DataFrame, response: str = "viability") -> pd.DataFrame
 
     Returns one row per condition: the :class:`sim.fit.LL4Fit` columns, ``auc`` (mean viability over the log10
     dose range, trapezoid rule; 1 = no effect), ``emax`` (viability at the highest dose) and the GR metrics
-    (``gr50``, ``grmax``, ``grinf``, ``gec50``, ``h_gr``, ``gr_aoc``, ``gr_status``). Never raises for a curve
+    (``gr50``, ``grmax``, ``grinf``, ``gec50``, ``h_gr``, ``gr_aoc``, ``gr_status``), then the condition's delivery
+    budget columns when the table has them. Never raises for a curve
     that cannot be fitted; ``status`` and ``gr_status`` say why (``control_not_growing``: the condition's
     drug-free cells grew less than ``MIN_CONTROL_GROWTH``-fold, e.g. under a toxic erastin dose, so GR values
     are not defined).
@@ -132,19 +138,75 @@ def fit_curves(table: pd.DataFrame, response: str = "viability") -> pd.DataFrame
         v = pos[response].to_numpy()
         auc = float(np.trapezoid(v, lx) / (lx[-1] - lx[0])) if len(lx) > 1 else math.nan
         row = {"condition": name, **fit.as_row(), "auc": auc, "emax": float(v[-1])}
+        budget = {c: sub[c].iloc[0] for c in sub.columns if c.startswith(BUDGET_PREFIXES)}
         if "gr" in sub:
             growth = float(sub["cells_control"].iloc[0] / sub["cells_start"].iloc[0])
             if growth >= MIN_CONTROL_GROWTH:
                 row.update(fit_gr(pos["dose_uM"].to_numpy(), pos["gr"].to_numpy()).as_row())
             else:  # GR normalises by the control's growth; without growth it is not defined (Hafner 2016)
                 row.update({k: math.nan for k in GRFit().as_row()}, gr_status="control_not_growing")
-        rows.append(row)
+        rows.append({**row, **budget})
     return pd.DataFrame(rows)
 
 
 def _ev_signature(c: Condition) -> tuple:
     return (c.ev_mode, c.ev_source, c.caf_ratio if c.ev_mode == "coculture" else None,
-            c.ev_dose_ug if c.ev_mode == "addition" else None, c.hypoxia, c.chemo_loading, c.drug)
+            c.ev_dose_ug if c.ev_mode == "addition" else None, c.hypoxia, c.chemo_loading, c.drug,
+            c.delivery or "published")
+
+
+def _treatment(c: Condition) -> tuple:
+    """What a condition does to the cancer cells besides EVs: interventions, perturbations, parameters, drug."""
+    doses = tuple(sorted((k, (v.dose, v.mirna) if isinstance(v, InterventionDose) else (float(v), None))
+                         for k, v in c.interventions.items()))
+    return (doses, tuple(sorted(c.knockouts)), tuple(sorted(c.knockdowns.items())),
+            tuple(sorted(c.overexpression.items())), tuple(sorted(c.parameters.items())), c.drug)
+
+
+def _alone_name(c: Condition) -> str:
+    cat = load_catalogue()
+    parts = []
+    for key, spec in c.interventions.items():
+        dose, mirna = (spec.dose, spec.mirna) if isinstance(spec, InterventionDose) else (spec, None)
+        row = cat.intervention(key)
+        parts.append(f"{row['id']}{' (' + mirna + ')' if mirna else ''} {dose:g} {row['unit']}")
+    parts += [f"{g} KO" for g in c.knockouts] + [f"{g} KD {f:g}" for g, f in c.knockdowns.items()]
+    parts += [f"{g} OE {f:g}" for g, f in c.overexpression.items()]
+    parts += [f"{p} = {v:g}" for p, v in c.parameters.items()]
+    return f"{' + '.join(parts)} alone (no EVs)"
+
+
+def intervention_alone(conditions: Sequence[Condition]) -> tuple[list[Condition], dict]:
+    """For every condition that adds an intervention (or perturbation) to an EV exposure, the same treatment without
+    EVs, which tells what the intervention takes back specifically from what it does to any cell.
+
+    Returns
+    -------
+    added, alone : list of Condition, dict
+        ``added``: the no-EV conditions missing from ``conditions`` (named ``'<treatment> alone (no EVs)'``);
+        ``alone[name]``: the no-EV condition of the same treatment for each EV + intervention condition.
+    """
+    conditions = list(conditions)
+    by_treatment = {_treatment(c): c.name for c in conditions if c.ev_mode == "none"}
+    names = {c.name for c in conditions}
+    added, alone = [], {}
+    for c in conditions:
+        if c.ev_mode == "none" or _is_plain(c):
+            continue
+        key = _treatment(c)
+        if key not in by_treatment:
+            name = _alone_name(c)
+            while name in names:
+                name += "'"
+            extra = Condition(name=name, drug=c.drug, interventions=dict(c.interventions),
+                              knockouts=list(c.knockouts), knockdowns=dict(c.knockdowns),
+                              overexpression=dict(c.overexpression), parameters=dict(c.parameters),
+                              assay_time_h=c.assay_time_h)
+            added.append(extra)
+            names.add(name)
+            by_treatment[key] = name
+        alone[c.name] = by_treatment[key]
+    return added, alone
 
 
 def _is_plain(c: Condition) -> bool:
@@ -179,14 +241,20 @@ def default_references(conditions: Sequence[Condition], control: str | None = No
 
 
 def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None,
-                level: float = 0.95) -> pd.DataFrame:
+                level: float = 0.95, alone: dict | None = None) -> pd.DataFrame:
     """IC50 and GR50 fold change of every condition against the control, and the fraction of the shift reversed.
 
     ``ic50_fold`` = IC50(condition)/IC50(control) with the absolute IC50 (viability 0.5) and a delta-method CI on
     the log ratio; ``gr50_fold`` likewise (no CI: the GR fit is the reference implementation's, without SEs).
-    For a condition with a reference (an intervention on top of an EV exposure), ``fraction_reversed`` =
+    The CI is a fit diagnostic of noise-free simulated points (lack of fit of the 4PL), not an uncertainty of the
+    biology. For a condition with a reference (an intervention on top of an EV exposure), ``fraction_reversed`` =
     log(IC50_ref/IC50_cond)/log(IC50_ref/IC50_control): 0 = no reversal, 1 = back to control, > 1 = sensitised
-    beyond control. Shifts involving an IC50 outside the doses are left blank, with the reason in ``note``.
+    beyond control. It counts any sensitisation; ``fraction_reversed_specific`` (with ``alone``, the same
+    intervention without EVs) counts only what the intervention takes back beyond its effect on cells without EVs:
+    1 - log(IC50_cond/IC50_alone)/log(IC50_ref/IC50_control) (0 = a general sensitiser, 1 = it removes the whole EV
+    effect). Both are left blank when the reference's shift is below ``MIN_SHIFT_TO_REVERSE`` (a fraction of a
+    shift of a few percent is noise of the fits), and shifts involving an IC50 outside the doses, with the reason in
+    ``note``. Delivery-budget columns of ``fits`` (:mod:`sim.budget`) are carried over.
     """
     from scipy import stats
 
@@ -200,7 +268,7 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
         row = {"condition": name, "ic50_uM": f["ic50_abs"], "ic50_report": f["ic50_report"], "status": f["status"],
                "ic50_fold": math.nan, "ic50_fold_lower": math.nan, "ic50_fold_upper": math.nan,
                "gr50_uM": f.get("gr50", math.nan), "gr50_fold": math.nan, "reference": "",
-               "fraction_reversed": math.nan, "note": ""}
+               "fraction_reversed": math.nan, "alone": "", "fraction_reversed_specific": math.nan, "note": ""}
         if f["status"] == "ok" and ctrl["status"] == "ok":
             fold = f["ic50_abs"] / ctrl["ic50_abs"]
             se = math.hypot(f["ic50_abs_se"] / f["ic50_abs"], ctrl["ic50_abs_se"] / ctrl["ic50_abs"])
@@ -217,20 +285,32 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
             row["reference"] = ref
             if {f["status"], r["status"], ctrl["status"]} == {"ok"}:
                 shift = math.log(r["ic50_abs"] / ctrl["ic50_abs"])
-                if abs(shift) > 1e-9:
+                if abs(shift) >= math.log(MIN_SHIFT_TO_REVERSE):
                     row["fraction_reversed"] = math.log(r["ic50_abs"] / f["ic50_abs"]) / shift
+                    solo = (alone or {}).get(name)
+                    if solo:
+                        row["alone"] = solo
+                        if fits.loc[solo, "status"] == "ok":
+                            row["fraction_reversed_specific"] = \
+                                1 - math.log(f["ic50_abs"] / fits.loc[solo, "ic50_abs"]) / shift
+                elif ref != control:
+                    row["note"] = (f"the shift of '{ref}' ({math.exp(shift):.4g}-fold) is below "
+                                   f"{MIN_SHIFT_TO_REVERSE:g}-fold: too small to say what fraction is reversed")
+        row.update({c: f[c] for c in fits.columns if c.startswith(BUDGET_PREFIXES)})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def reversal_curves(conditions: Sequence[Condition], shifts: pd.DataFrame) -> pd.DataFrame:
     """Dose-reversal curves: for every intervention given alone at >= 2 doses on top of the same EV reference,
-    the fraction of the EV shift reversed and the IC50 fold against dose (dose 0 = the reference itself).
+    the fraction of the EV shift reversed (all of it, and the EV-specific part) and the IC50 fold against dose
+    (dose 0 = the reference itself).
 
     Returns
     -------
     pandas.DataFrame
-        intervention, reference, unit, dose, fraction_reversed, ic50_fold (empty when no intervention qualifies).
+        intervention, reference, unit, dose, fraction_reversed, fraction_reversed_specific, ic50_fold (empty when no
+        intervention qualifies).
     """
     cat = load_catalogue()
     table = shifts.set_index("condition")
@@ -244,15 +324,20 @@ def reversal_curves(conditions: Sequence[Condition], shifts: pd.DataFrame) -> pd
         dose = spec.dose if hasattr(spec, "dose") else spec
         mirna = getattr(spec, "mirna", None)
         label = f"{ident} ({mirna})" if mirna else ident
+        specific = table.loc[c.name, "fraction_reversed_specific"] if "fraction_reversed_specific" in table \
+            else math.nan
         points.setdefault((label, ref, cat.intervention(key)["unit"]), []).append(
-            (float(dose), table.loc[c.name, "fraction_reversed"], table.loc[c.name, "ic50_fold"]))
+            (float(dose), table.loc[c.name, "fraction_reversed"], specific, table.loc[c.name, "ic50_fold"]))
     rows = []
     for (label, ref, unit), pts in points.items():
         if len({p[0] for p in pts}) < 2:
             continue
-        rows.append({"intervention": label, "reference": ref, "unit": unit, "dose": 0.0, "fraction_reversed": 0.0,
+        defined = any(math.isfinite(p[1]) for p in pts)  # else the reference's shift is too small to reverse
+        rows.append({"intervention": label, "reference": ref, "unit": unit, "dose": 0.0,
+                     "fraction_reversed": 0.0 if defined else math.nan,
+                     "fraction_reversed_specific": 0.0 if defined else math.nan,
                      "ic50_fold": table.loc[ref, "ic50_fold"]})
         rows += [{"intervention": label, "reference": ref, "unit": unit, "dose": d, "fraction_reversed": f,
-                  "ic50_fold": fold} for d, f, fold in sorted(pts)]
+                  "fraction_reversed_specific": s, "ic50_fold": fold} for d, f, s, fold in sorted(pts)]
     return pd.DataFrame(rows, columns=["intervention", "reference", "unit", "dose", "fraction_reversed",
-                                       "ic50_fold"])
+                                       "fraction_reversed_specific", "ic50_fold"])

@@ -18,6 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from sim.budget import delivery_notes
 from sim.screen.perturbations import KINDS, WILD_TYPE, design, gene_aliases, parse, screen_genes
 from sim.screen.tables import agreement_table, pair_table, rank_table
 from sim.sweep.faults import failure_counts
@@ -153,17 +154,20 @@ def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume
                               ignore_index=True)
         files.append(write_table(agreement, folder / "agreement.csv"))
     wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
+    notes = delivery_notes(model, [c for c in spec.conditions if c.name in (sc.condition, sc.reference)])
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug, "dose_uM": dose,
                                  "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
                                  "failed_points": int((raw["status"] != "ok").sum()),
-                                 "failures_by_reason": failure_counts(raw)}))
+                                 "failures_by_reason": failure_counts(raw), "delivery_notes": notes}))
     shown = ["rank", "perturbation", "fraction_reversed", "ic50_fold_vs_wt", "viability_alone", "toxic_alone"]
     summary = ranking[[c for c in shown if c in ranking]].head(sc.top)
     counts = failure_counts(raw)
+    footer = list(notes)
     if counts:
-        summary.attrs["footer"] = ("failed points by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-                                   + f" (see {folder / 'screen.csv'})")
+        footer.append("failed points by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                      + f" (see {folder / 'screen.csv'})")
     if not math.isfinite(ranking.attrs.get("wt_shift_fold", math.nan)):
-        summary.attrs["footer"] = "the wild-type EV shift could not be fitted; fraction_reversed is undefined"
+        footer.append("the wild-type EV shift could not be fitted; fraction_reversed is undefined")
+    summary.attrs["footer"] = "\n".join(footer)
     return folder, files, ranking, summary

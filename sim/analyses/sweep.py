@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analyses.timecourse import unit_of
+from sim.budget import delivery_notes
 from sim.sweep.design import Factor, analyse, make_design
 from sim.sweep.evaluate import AssayReadout, IC50Shift, species_column
 from sim.sweep.faults import failure_counts
@@ -200,7 +201,9 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "design": sw.design, "points": len(points),
                                  "failures_by_reason": failure_counts(table),
-                                 "factors": [f.__dict__ for f in factors]}))
+                                 "factors": [f.__dict__ for f in factors],
+                                 "delivery_notes": delivery_notes(model, [by_name[n] for n in (sw.condition,
+                                                                  sw.reference) if n], sw.factors)}))
     failed = table["status"] != "ok"
     counts = failure_counts(table)
     summary = pd.DataFrame([{"points": len(table), "failed": int(failed.sum()),
@@ -210,5 +213,7 @@ def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=
                              f"{readout}_max": table[readout].max() if readout in table else np.nan}])
     if indices is not None:
         summary = indices
+    notes = delivery_notes(model, [by_name[n] for n in (sw.condition, sw.reference) if n], sw.factors)
+    summary.attrs["footer"] = "\n".join(notes)
     return folder, files, table, summary
 

@@ -2,8 +2,9 @@
 
 The table has one row per (condition, time) with the condition's name, its settings in named columns, and one
 column per readout. Readout units: N_cancer cells/mL; PTEN, GSH, LROS relative (1 = basal, unrepressed for PTEN);
-pAKT, CASP3a fractions; pSTAT3 relative to total STAT3; miRNA free copies/cell; *_delivered cumulative copies/cell
-that reached the cytosol; EV_med EV/mL; EV_taken cumulative EVs internalised per cell.
+pAKT, CASP3a fractions; pSTAT3 relative to total STAT3; <miRNA>_RISC Ago-loaded free copies/cell; *_delivered
+copies/cell that reached the cytosol (cumulative, diluted by division); EV_med EV/mL; EV_internalised cumulative EVs
+taken up by the cancer cells per mL of medium.
 """
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from sim.engines.ode import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.protocol import AssayProtocol
 
-CORE_READOUTS = ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "GSH", "CASP3a", "drug_in", "EV_med", "EV_taken")
+CORE_READOUTS = ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "GSH", "CASP3a", "drug_in", "EV_med",
+                 "EV_internalised")
 UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3": "relative", "LROS": "relative",
-         "GSH": "relative", "CASP3a": "fraction", "drug_in": "uM", "EV_med": "EV/mL", "EV_taken": "EV/cell"}
+         "GSH": "relative", "CASP3a": "fraction", "drug_in": "uM", "EV_med": "EV/mL", "EV_internalised": "EV/mL"}
 
 
 def default_readouts(model) -> list[str]:
-    """Core readouts plus, per miRNA, its free copies and, per delivered cargo, the copies delivered per cell."""
-    extra = list(model.mirnas.values())
+    """Core readouts plus, per miRNA, its Ago-loaded free copies and, per delivered cargo, the copies delivered per
+    cell."""
+    extra = [f"{m}_RISC" for m in model.mirnas.values()]
     extra += [f"{model_id(it.cargo)}_delivered" for it in model.interactions if it.delivered]
     return list(CORE_READOUTS) + list(dict.fromkeys(extra))
 

@@ -2,8 +2,9 @@
 :func:`sim.sweep.runner.run_sweep` (parallel, resumable, Dask-capable, one tidy row per point).
 
 :class:`OdeScreenPoint` runs the perturbed condition's dose-response through the assay protocol (the same path as
-the dose-response analysis) and returns IC50, GR50, AUC, the viability at the screen's dose and the absolute cell
-counts that the ranking and the synergy scores are computed from. :class:`BooleanScreenPoint` gives the MaBoSS death
+the dose-response analysis) and returns IC50, GR50, AUC, the viability at the screen's dose, the absolute cell
+counts that the ranking and the synergy scores are computed from, and the point's delivery budget at drug addition
+(:mod:`sim.budget`). :class:`BooleanScreenPoint` gives the MaBoSS death
 probability at the drug's reference IC50 and the phenotype of the asynchronous attractors reached.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim.budget import BUDGET_PREFIXES
 from sim.conditions import Condition
 from sim.errors import SimulationError
 from sim.screen.perturbations import apply, parse
@@ -68,7 +70,8 @@ class OdeScreenPoint:
                 "auc": float(fit["auc"]), "viability_at_dose": cells_at_dose / cells_free,
                 "cells_drug_free": cells_free, "cells_at_dose": cells_at_dose,
                 "cells_start": float(rows["cells_start"].iloc[0]), "fit_status": fit["status"],
-                "gr_status": fit.get("gr_status", "not_fitted"), "note": ""}
+                "gr_status": fit.get("gr_status", "not_fitted"), "note": "",
+                **{c: float(fit[c]) for c in fit.index if c.startswith(BUDGET_PREFIXES)}}
 
 
     def _not_viable(self, model, cond: Condition, inputs: dict, reason: str) -> dict:

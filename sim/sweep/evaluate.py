@@ -3,7 +3,10 @@
 :class:`IC50Shift` runs a dose-response of a scenario under a condition and its reference at each point and reports
 the absolute IC50s, their fold and the fit status. A factor is applied to the condition (and the reference) as:
 a model parameter (``Condition.parameters``), ``caf_ratio`` or ``ev_dose_ug`` (exposure), or an intervention id
-(its dose; only on the condition, not on the reference).
+(its dose; only on the condition, not on the reference). Evaluators that run the assay protocol also return the
+condition's delivery budget at drug addition (:mod:`sim.budget`: ``delivered_*``, ``loaded_*``, ``repression_*``,
+``ev_internalised_fraction``); :class:`Endpoint`, a single run from the model's initial state with no protocol and so
+no moment of drug addition, does not.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sim.budget import BUDGET_PREFIXES, delivery_budget
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.errors import InvalidValueError, UnknownNameError
@@ -86,8 +90,9 @@ class IC50Shift:
                                             pretreatment_h=self.pretreatment_h)).set_index("condition")
         cond = fits.loc[conds[-1].name]
         out = {"ic50_uM": cond["ic50_abs"], "gr50_uM": cond.get("gr50", math.nan), "auc": cond["auc"]}
+        budget = {c: float(cond[c]) for c in fits.columns if c.startswith(BUDGET_PREFIXES)}
         if self.reference is None:
-            return {**out, "fit_status": cond["status"], "gr_status": cond.get("gr_status", "not_fitted")}
+            return {**out, "fit_status": cond["status"], "gr_status": cond.get("gr_status", "not_fitted"), **budget}
         ref = fits.loc[conds[0].name]
         ok = ref["status"] == "ok" and cond["status"] == "ok"
         gr_ok = all(math.isfinite(g) and g > 0 for g in (ref.get("gr50", math.nan), out["gr50_uM"]))
@@ -97,7 +102,7 @@ class IC50Shift:
                 "gr50_fold": out["gr50_uM"] / ref["gr50"] if gr_ok else math.nan,
                 "auc_reference": ref["auc"], "auc": out["auc"], "auc_fold": out["auc"] / ref["auc"],
                 "fit_status": f"{ref['status']}/{cond['status']}",
-                "gr_status": f"{ref.get('gr_status', 'not_fitted')}/{cond.get('gr_status', 'not_fitted')}"}
+                "gr_status": f"{ref.get('gr_status', 'not_fitted')}/{cond.get('gr_status', 'not_fitted')}", **budget}
 
 
 @dataclass
@@ -172,6 +177,9 @@ class AssayReadout:
         model = _model(self.scenario)
         values = apply_factors(self.condition, inputs).values(model)
         protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
+        return {**self._readout(protocol, values), **delivery_budget(protocol, values)}
+
+    def _readout(self, protocol, values: dict) -> dict:
         if self.readout == "species":
             values = {**values, "drug_ext": float(self.dose)}
             column = species_column(self.species, self.statistic, self.time_h)

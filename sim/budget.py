@@ -1,0 +1,146 @@
+"""The delivery budget of a condition: what its EVs put into each cancer cell by the time the drug is added.
+
+For every cargo the scenario's EVs carry (``ev_cargo`` of the preset), at drug addition (the end of the pretreatment,
+:mod:`sim.protocol`):
+
+- ``delivered_<cargo>``: copies that reached the cytosol per cell (cumulative, diluted by division);
+- ``loaded_<cargo>``: for a miRNA, its Ago-loaded copies per cell (free RISC and held at sites), the copies that can
+  act; blank for lncRNA and protein cargo;
+- ``repression_<cargo>_<target>``: the target's level without EVs over its level with them, in the same genotype and
+  interventions: > 1 a repressed target (a miRNA's protein target; for a sponge, its miRNA's free loaded copies),
+  < 1 a raised one (EV-borne P-gp adds to the cell's own);
+
+and ``ev_internalised_fraction``, the fraction of the EVs put into the medium (the added dose plus all released)
+that the cancer cells have taken up. These are the numbers a reviewer asks of any EV-cargo claim: how many copies, how
+many of them in Argonaute, how far the target moved (the project's design, section 2.7: "the delivery budget is the
+crux").
+
+:func:`copies_note` words the warning a run prints when a condition's copies per EV lie outside the published range
+(Chevillet et al. 2014 PNAS: 0.001-1 copies of a given miRNA per EV, 0.00825 on average).
+"""
+from __future__ import annotations
+
+import math
+
+from sim.catalogue import model_id
+
+CHEVILLET_COPIES_PER_EV = 0.00825  # Chevillet et al. 2014 PNAS: mean copies of a given miRNA per exosome
+PUBLISHED_RNA_COPIES = (0.001, 1.0)  # copies of one RNA cargo per EV (Chevillet 2014; the project design, 2.7)
+BUDGET_PREFIXES = ("delivered_", "loaded_", "repression_", "ev_internalised_fraction")
+
+
+def _no_ev(values: dict[str, float]) -> dict[str, float]:
+    return {**values, "caf_density": 0.0, "ev_added_ug": 0.0}
+
+
+def budget_columns(model) -> list[str]:
+    """The budget column names of ``model``, in a stable order (empty for a model without EV cargo)."""
+    cols = []
+    for it in model.interactions:
+        if not it.delivered:
+            continue
+        c = model_id(it.cargo)
+        for name in (f"delivered_{c}", f"loaded_{c}"):
+            if name not in cols:
+                cols.append(name)
+        cols.append(f"repression_{c}_{model_id(it.target)}")
+    return cols + (["ev_internalised_fraction"] if cols else [])
+
+
+def _target_level(model, it, state: dict[str, float]) -> float:
+    if it.effect == "sponge":  # a sponge's target is a miRNA: its free loaded copies
+        return state.get(f"{model.mirnas[it.target]}_RISC", math.nan)
+    return state.get(it.target, math.nan)
+
+
+def delivery_budget(protocol, values: dict[str, float]) -> dict[str, float]:
+    """The budget of one condition (its parameter values) at drug addition, through ``protocol``'s cached phases.
+
+    Parameters
+    ----------
+    protocol : sim.protocol.AssayProtocol
+        The assay protocol (its ``pretreatment_h`` is the time to drug addition).
+    values : dict
+        The condition's values (:meth:`sim.conditions.Condition.values`).
+
+    Returns
+    -------
+    dict
+        :func:`budget_columns` -> value (NaN where a column does not apply).
+    """
+    model = protocol.engine.model
+    columns = budget_columns(model)
+    if not columns:
+        return {}
+    state = protocol.pretreated(values)
+    reference = protocol.pretreated(_no_ev(values))
+    out = dict.fromkeys(columns, math.nan)
+    for it in model.interactions:
+        if not it.delivered:
+            continue
+        c = model_id(it.cargo)
+        out[f"delivered_{c}"] = float(state.get(f"{c}_delivered", 0.0))
+        if c in model.loaded:
+            out[f"loaded_{c}"] = float(sum(state.get(s, 0.0) for s in model.loaded[c]))
+        with_ev, without = _target_level(model, it, state), _target_level(model, it, reference)
+        key = f"repression_{c}_{model_id(it.target)}"
+        out[key] = without / with_ev if with_ev > 0 else math.nan
+    supplied = state.get("EV_supplied", 0.0)
+    out["ev_internalised_fraction"] = state.get("EV_internalised", 0.0) / supplied if supplied > 0 else math.nan
+    return out
+
+
+def copies_note(model, values: dict[str, float], label: str = "") -> str | None:
+    """One line when the copies per EV of ``values`` lie outside the published range, naming the factor over
+    Chevillet 2014's average (None when every RNA cargo is inside the range; protein cargo has no published range).
+    """
+    outside, protein = [], []
+    for it in model.interactions:
+        if not it.delivered:
+            continue
+        c = model_id(it.cargo)
+        copies = values.get(f"{c}_per_EV", model.defaults.get(f"{c}_per_EV"))
+        if copies is None:
+            continue
+        entry = (it.cargo, copies)
+        if it.kind == "protein":
+            if entry not in protein:
+                protein.append(entry)
+        elif not PUBLISHED_RNA_COPIES[0] <= copies <= PUBLISHED_RNA_COPIES[1] and entry not in outside:
+            outside.append(entry)
+    by_copies: dict[float, list[str]] = {}
+    for name, copies in outside:
+        by_copies.setdefault(copies, []).append(name)
+    parts = [f"{', '.join(names)} at {copies:.3g} copies/EV ({copies / CHEVILLET_COPIES_PER_EV:,.0f}x Chevillet "
+             f"2014's average)" for copies, names in by_copies.items()]
+    parts += [f"{name} (protein) at {copies:.3g} copies/EV (no published range)" for name, copies in protein]
+    if not parts:
+        return None
+    low, high = PUBLISHED_RNA_COPIES
+    return (f"{label + ': ' if label else ''}{'; '.join(parts)}; published range for RNA cargo {low:g}-{high:g} "
+            f"copies/EV: an assumption, not a measurement")
+
+
+def delivery_notes(model, conditions, factors=()) -> list[str]:
+    """The warnings a run prints: one line per distinct set of copies per EV outside the published range among the
+    conditions with EVs (:func:`copies_note`), naming the conditions that use it, and one per ``*_per_EV`` sweep
+    factor (objects with ``name``, ``low``, ``high``) that leaves the range."""
+    lines: dict[str, list[str]] = {}
+    for cond in conditions:
+        if cond.ev_mode == "none":
+            continue
+        line = copies_note(model, cond.values(model))
+        if line:
+            lines.setdefault(line, []).append(cond.name)
+
+    def who(names: list[str]) -> str:
+        return ", ".join(names) if len(names) <= 2 else f"{len(names)} conditions ({names[0]}, {names[1]}, ...)"
+
+    notes = [f"note: {who(names)}: {line}" for line, names in lines.items()]
+    low, high = PUBLISHED_RNA_COPIES
+    for f in factors:
+        if f.name.endswith("_per_EV") and (f.low < low or f.high > high):
+            notes.append(f"note: factor {f.name} spans {f.low:g}-{f.high:g} copies/EV "
+                         f"({f.low / CHEVILLET_COPIES_PER_EV:,.3g}-{f.high / CHEVILLET_COPIES_PER_EV:,.0f}x Chevillet "
+                         f"2014's average); published range for RNA cargo {low:g}-{high:g} copies/EV")
+    return notes
