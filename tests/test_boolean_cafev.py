@@ -75,19 +75,25 @@ def agreement(scenario):
 @pytest.mark.parametrize("scenario", PRESETS)
 def test_ode_and_boolean_agree_on_the_headline_and_explain_the_rest(scenario):
     t = agreement(scenario).set_index("question")
-    if scenario != "gastric_oxa_dact3":  # resistance presets: both formalisms see CAF-EV resistance and GW4869 reversal
+    if scenario != "gastric_oxa_dact3":  # resistance presets: both formalisms see CAF-EV resistance
         assert t.loc["CAF-EV vs no EV", "agree"] and t.loc["CAF-EV vs no EV", "ode_direction"] == "resistance"
-        assert t.loc["GW4869 in co-culture", "agree"]
+        gw = t.loc["GW4869 in co-culture"]
+        # GW4869 reverses in both wherever the ODE's 3:1 co-culture moves the IC50 by more than its tolerance; where
+        # it does not (one single-target miRNA under the repression ceiling), the disagreement says so
+        assert gw["agree"] or (gw["ode_direction"] == "none" and "below 2%" in gw["explanation"])
     assert (t.loc[~t["agree"], "explanation"].str.len() > 20).all()  # no disagreement without a reason
 
 
 def test_overall_agreement_and_known_disagreements():
     table = pd.concat([agreement(s) for s in PRESETS])
-    assert table["agree"].mean() > 0.75
+    assert table["agree"].mean() > 0.7
     known = {("pdac_gem", "matched intervention on CAF-EV"), ("ovarian_ptx", "matched intervention on CAF-EV"),
-             ("ovarian_ptx_pgp", "matched intervention on CAF-EV"), ("gastric_oxa_dact3", "CAF-EV vs no EV"),
-             ("gastric_oxa_dact3", "matched intervention on CAF-EV"),
+             ("gastric_oxa_dact3", "CAF-EV vs no EV"), ("gastric_oxa_dact3", "matched intervention on CAF-EV"),
              ("gastric_oxa_dact3", "SIRT1 knockout vs no EV")}
+    # GW4869 in 3:1 co-culture: the ODE effect is below its 2% tolerance in the single-target miRNA presets (issue #12:
+    # one miRNA represses one target at most 1.5-fold, and co-culture delivers ~150x less than 50 ug/mL of EVs)
+    known |= {(s, "GW4869 in co-culture") for s in ("prostate_dtx", "ovarian_ptx", "bladder_gem", "bladder_ddp",
+                                                     "nsclc_ddp")}
     found = {(r["scenario"], r["question"]) for _, r in table[~table["agree"]].iterrows()}
     assert found == known  # a new disagreement must be looked at and explained, not hidden
 
@@ -96,7 +102,7 @@ def test_compare_and_boolean_experiment_from_the_command_line(tmp_path, capsys):
     from pathlib import Path
 
     assert main(["compare", "nsclc_ddp", "-o", str(tmp_path / "c")]) == 0
-    assert "4/4 agree" in capsys.readouterr().out
+    assert "3/4 agree" in capsys.readouterr().out  # GW4869 in co-culture: below the ODE's tolerance (see above)
     spec = Path(__file__).resolve().parents[1] / "experiments" / "boolean_pdac_gem.toml"
     assert main(["run", str(spec), "--quick", "-o", str(tmp_path / "b")]) == 0
     out = tmp_path / "b"

@@ -18,12 +18,16 @@ def test_readme_main_job_quick(tmp_path, capsys):
     assert f"cafev run {spec}" in readme  # the README's main command is the one tested here
     assert main(["run", str(ROOT / spec), "--quick", "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "CAF-EV + GW4869 10 uM" in out and "ic50_fold" in out and "wrote:" in out
+    assert "CAF-EV 3:1 + GW4869 5 uM (enriched)" in out and "ic50_fold" in out and "wrote:" in out
+    assert "fraction_reversed_specific" in out and "x Chevillet 2014's average" in out  # the enrichment is said
     table = pd.read_csv(tmp_path / "dose_response.csv")
-    assert {"condition", "dose_uM", "viability", "gr", "PTEN", "pAKT"} <= set(table.columns)
-    assert table["condition"].nunique() == 14 and len(table) == 14 * (6 + 1)  # quick: 6 doses + drug-free
+    assert {"condition", "dose_uM", "viability", "gr", "PTEN", "pAKT", "delivered_miR_106b",
+            "repression_miR_106b_TP53INP1"} <= set(table.columns)
+    # 23 conditions of the spec + 7 interventions run alone without EVs (added for the EV-specific reversal)
+    assert table["condition"].nunique() == 30 and len(table) == 30 * (6 + 1)  # quick: 6 doses + drug-free
     shifts = pd.read_csv(tmp_path / "shifts.csv").set_index("condition")
-    assert shifts.loc["CAF-EV low (1:1)", "ic50_fold"] > 1.3  # the CAF-EV shift the main job is about
+    for regime in ("published", "enriched"):  # the CAF-EV shift the main job is about, in both regimes
+        assert shifts.loc[f"CAF-EV 3:1 ({regime})", "ic50_fold"] > shifts.loc[f"CAF-EV 1:1 ({regime})", "ic50_fold"] > 1
     assert shifts.loc["GW4869 20 uM alone", "ic50_fold"] == pytest.approx(1.0, abs=1e-3)  # acts on CAFs only
     fits = pd.read_csv(tmp_path / "fits.csv")
     assert {"condition", "bottom", "top", "ic50", "hill", "ic50_se", "status", "gr50"} <= set(fits.columns)

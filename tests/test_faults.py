@@ -30,7 +30,7 @@ def test_solver_faults_become_rows_with_a_reason_and_the_sweep_goes_on(tmp_path)
     assert table.loc[1, "reason"] == "cvode_failure" and "CV_CONV_FAILURE" in table.loc[1, "message"]
     negative = run_sweep(evaluate, _points("k_escape", [0.05, -1.0]), tmp_path / "b")
     assert negative["reason"].tolist() == ["", "negative_state"]
-    assert "miR_3173_5p_delivered" in negative.loc[1, "message"] and math.isnan(negative.loc[1, "N_cancer"])
+    assert "_delivered' = -" in negative.loc[1, "message"] and math.isnan(negative.loc[1, "N_cancer"])
     assert failure_counts(pd.concat([table, negative])) == {"cvode_failure": 1, "negative_state": 1}
     assert list(table.columns) == ["point", "k_lros", "N_cancer", "status", "reason", "message"]
 
@@ -40,7 +40,7 @@ def test_step_limit_hit_is_recovered_by_a_retry_with_tighter_tolerances(tmp_path
     integrator = engine.rr.getIntegrator()
     saved = integrator.getValue("maximum_num_steps")
     evaluate = Endpoint("pdac_gem", CONDITION, ("N_cancer",))
-    points = _points("k_endocytosis", [1e-7, 3e-7])
+    points = _points("ev_uptake_fraction_24h", [0.05, 0.15])
     reference = run_sweep(evaluate, points, tmp_path / "ref")
     try:
         integrator.setValue("maximum_num_steps", 25)  # too few for 72 h: CV_TOO_MUCH_WORK

@@ -123,8 +123,8 @@ def test_assignment_without_value_names_module_and_line(models):
 
 def test_template_error_names_template_line_and_instance(models):
     template = models / "ode" / "templates" / "gene.ant"
-    line = replace(template, "J_${g}_mrna_decay: ${g}_mRNA -> ; k_mrna_deg*${g}_mRNA;",
-                   "J_${g}_mrna_decay: ${g}_mRNA -> ; k_mrna_deg*(${g}_mRNA;")
+    line = replace(template, "J_${g}_protein_decay: $g -> ; (ln2/${g}_protein_half_life + division_rate)*$g;",
+                   "J_${g}_protein_decay: $g -> ; (ln2/${g}_protein_half_life + division_rate*$g;")
     with pytest.raises(ModelBuildError, match="Antimony rejected") as info:
         build(models)
     msg = str(info.value)
@@ -135,7 +135,8 @@ def test_template_error_names_template_line_and_instance(models):
 def test_unknown_template_placeholder_names_template_line(models):
     template = models / "ode" / "templates" / "gene.ant"
     line = replace(template, "J_${g}_mrna_decay:", "J_${gene}_mrna_decay:")
-    with pytest.raises(ModelBuildError, match=r"unknown placeholder '\$gene' — expected one of \$g, \$tx_input") \
+    with pytest.raises(ModelBuildError, match=r"unknown placeholder '\$gene' — expected one of \$decay_factor, \$g, "
+                                                 r"\$tl_factor, \$tx_input") \
             as info:
         build(models)
     assert str(info.value).startswith(f"{template}:{line}: ")
@@ -275,13 +276,15 @@ def test_scenario_override_without_unit_and_with_unknown_parameter(models):
     presets = models / "scenarios.toml"
     text = presets.read_text()
     start = text.index("[nsclc_ddp]")
-    old = next(ln for ln in text[start:].splitlines() if "parameter = \"k_endocytosis\"" in ln)
-    line = text[:text.index(old, start)].count("\n") + 1
-    presets.write_text(text[:start] + text[start:].replace(old, old.replace('unit = "mL/cell/h"', 'unit = ""'), 1))
+    anchor = text.index("ev_cargo = ", start)
+    override = '  { parameter = "k_escape", value = 0.05, unit = "1/h", source = "test" },'
+    line = text[:anchor].count("\n") + 2
+    text = text[:anchor] + "overrides = [\n" + override + "\n]\n" + text[anchor:]
+    presets.write_text(text.replace(override, override.replace('unit = "1/h"', 'unit = ""')))
     with pytest.raises(TableError, match=rf"scenarios\.toml:{line}: scenario 'nsclc_ddp' overrides\[0\] needs a unit"):
         load_catalogue(models)
-    presets.write_text(text[:start] + text[start:].replace(old, old.replace('"k_endocytosis"', '"k_endocytosys"'), 1))
-    with pytest.raises(UnknownNameError, match=rf"Unknown parameter 'k_endocytosys' in "
+    presets.write_text(text.replace(override, override.replace('"k_escape"', '"k_escap"')))
+    with pytest.raises(UnknownNameError, match=rf"Unknown parameter 'k_escap' in "
                                                rf"{re.escape(str(presets))}:{line} \(scenario 'nsclc_ddp' overrides"
-                                               rf"\[0\]\)\. Did you mean 'k_endocytosis'\?"):
+                                               rf"\[0\]\)\. Did you mean 'k_escape'\?"):
         build(models)

@@ -14,9 +14,9 @@ def test_sbml_validates(scenario):
 
 
 def test_cargo_rows_become_terms_not_copied_code(pdac_model):
-    # Each selected miRNA->target row becomes one binding reaction set from templates/mirna_binding.ant.
+    # Each selected miRNA->target row becomes one site of the loaded miRNA on the target (templates/mirna_site.ant).
     text = pdac_model.antimony
     for m, t in (("miR_3173_5p", "ACSL4"), ("miR_106b", "TP53INP1"), ("miR_21", "PTEN")):
-        assert f"J_{m}_{t}_cx_bind: {m} + {t}_mRNA -> {m}_{t}_cx" in text
+        assert f"J_{m}_{t}_cx_bind: {m}_RISC -> {m}_{t}_cx; k_mirna_on*{m}_RISC*({t}_mRNA - {m}_{t}_cx)" in text
     assert "miR_522" not in text  # not in this scenario
     assert len(pdac_model.model_hash) == 64
