@@ -125,8 +125,9 @@ def main(argv: list[str]) -> int:
         for name in names:
             r = calibrated_delivery(name)
             print(f"{name}\tenriched = {r['enriched']:.3g}\treachable = {str(r['reachable']).lower()}\t"
-                  f"fold {r['fold']:.4g} (reported {r['reported_fold']:g})\t{r['x_chevillet']:.3g}x Chevillet\t"
-                  f"peak {r['peak_fold']:.4g} at {r['peak_copies']:.3g} copies/EV", flush=True)
+                  f"enriched_fold = {r['fold']:.4g}\t(reported {r['reported_fold']:g})\t"
+                  f"{r['x_chevillet']:.3g}x Chevillet\tpeak {r['peak_fold']:.4g} at {r['peak_copies']:.3g} copies/EV",
+                  flush=True)
     else:
         print("usage: python -m sim.calibrate references|potencies|delivery [preset ...]", file=sys.stderr)
         return 2

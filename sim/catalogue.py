@@ -294,15 +294,16 @@ DELIVERY_REGIMES = ("published", "enriched")
 
 
 def _check_delivery(path: Path, name: str, delivery) -> None:
-    """A preset's ``[<name>.delivery]`` table: positive copies per EV for both regimes, ``reachable`` and the reported
-    fold with its source (TableError naming the file, line and key otherwise)."""
+    """A preset's ``[<name>.delivery]`` table: positive copies per EV for both regimes, ``reachable``, the reported
+    fold with its source and the fold the enriched regime reaches (TableError naming the file, line and key
+    otherwise)."""
     section = f"{name}.delivery"
     line = toml_line(path, section)
     where = f"{path}:{line}" if line else str(path)
     if not isinstance(delivery, dict):
         raise TableError(f"{where}: scenario '{name}' needs a [{section}] table with published, enriched (copies per "
                          f"EV), reachable, reported_fold and reported_source. Got {delivery!r}.")
-    for key in (*DELIVERY_REGIMES, "reported_fold"):
+    for key in (*DELIVERY_REGIMES, "reported_fold", "enriched_fold"):
         value = delivery.get(key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             at = toml_line(path, section, key)
@@ -311,10 +312,10 @@ def _check_delivery(path: Path, name: str, delivery) -> None:
         raise TableError(f"{where}: [{section}] 'reachable' must be true or false. Got {delivery.get('reachable')!r}.")
     if not isinstance(delivery.get("reported_source"), str) or not delivery["reported_source"].strip():
         raise TableError(f"{where}: [{section}] 'reported_source' must say where the reported fold comes from.")
-    unknown = set(delivery) - {*DELIVERY_REGIMES, "reachable", "reported_fold", "reported_source"}
+    unknown = set(delivery) - {*DELIVERY_REGIMES, "reachable", "reported_fold", "enriched_fold", "reported_source"}
     if unknown:
         raise TableError(f"{where}: [{section}] has unknown keys {', '.join(sorted(unknown))}; expected published, "
-                         f"enriched, reachable, reported_fold, reported_source.")
+                         f"enriched, reachable, reported_fold, enriched_fold, reported_source.")
 
 
 def toml_line(path: Path, section: str, key: str | None = None, value: str | None = None) -> int | None:

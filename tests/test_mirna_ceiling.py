@@ -16,7 +16,7 @@ from sim.catalogue import load_catalogue, model_id
 from sim.engines.ode import OdeEngine, engine_for
 from sim.protocol import AssayProtocol
 
-LIFTED_POOL = {"ago_copies": 1e14, "mirnome_copies": 0.0, "k_ago_loading": 1e4}
+LIFTED_POOL = {"ago_copies": 1e14, "ago_occupancy_rest": 1e-14, "k_ago_loading": 1e4}
 SATURATING = 1e9  # loaded copies per cell: occupancy 1 - 2e-6 at k_mirna_on 1e-4
 
 

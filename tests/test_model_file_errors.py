@@ -247,7 +247,8 @@ def test_cargo_row_without_a_target_names_the_row(models):
     ('ev_cargo = ["miR-20a>PTEN"]', 'ev_cargo = ["miR-20a>PTNE"]', "ev_cargo", "nsclc_ddp", "miR-20a>PTEN"),
     ('cellular = ["miR-34b-5p>ABCB1"]', 'cellular = ["miR-34b-5p>ABCB"]', "cellular", "bladder_ddp",
      "miR-34b-5p>ABCB1"),
-    ('cellular = ["miR-21>PTEN"]', 'cellular = ["miR21>PTEN"]', "cellular", "base", "miR-21>PTEN"),
+    ('cellular = ["miR-21>PTEN", "miR-21>APAF1"]', 'cellular = ["miR21>PTEN", "miR-21>APAF1"]', "cellular", "base",
+     "miR-21>PTEN"),
 ])
 def test_scenario_naming_an_unknown_cargo_pair(models, old, new, key, scenario, suggestion):
     presets = models / "scenarios.toml"

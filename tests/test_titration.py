@@ -15,7 +15,7 @@ import pytest
 import sim
 from sim.engines.ode import OdeEngine
 
-LIFTED_POOL = {"ago_copies": 1e12, "mirnome_copies": 0.0, "k_ago_loading": 1e4}
+LIFTED_POOL = {"ago_copies": 1e12, "ago_occupancy_rest": 1e-12, "k_ago_loading": 1e4}
 
 
 def levine(a_own, a_other, b_own, b_other, k):
