@@ -5,18 +5,21 @@ For every cargo the scenario's EVs carry (``ev_cargo`` of the preset), at drug a
 
 - ``delivered_<cargo>``: copies that reached the cytosol per cell (cumulative, diluted by division);
 - ``loaded_<cargo>``: for a miRNA, its Ago-loaded copies per cell (free RISC and held at sites), the copies that can
-  act; blank for lncRNA and protein cargo;
+  act, endogenous and delivered together (the no-EV condition's value is the endogenous part); blank for lncRNA and
+  protein cargo;
 - ``repression_<cargo>_<target>``: the target's level without EVs over its level with them, in the same genotype and
   interventions: > 1 a repressed target (a miRNA's protein target; for a sponge, its miRNA's free loaded copies),
   < 1 a raised one (EV-borne P-gp adds to the cell's own);
 
 and ``ev_internalised_fraction``, the fraction of the EVs put into the medium (the added dose plus all released)
-that the cancer cells have taken up. These are the numbers a reviewer asks of any EV-cargo claim: how many copies, how
+that the cancer cells have taken up by drug addition (48 h of pretreatment by default, where the uptake law's stated
+fraction is for 24 h). These are the numbers a reviewer asks of any EV-cargo claim: how many copies, how
 many of them in Argonaute, how far the target moved (the project's design, section 2.7: "the delivery budget is the
 crux").
 
-:func:`copies_note` words the warning a run prints when a condition's copies per EV lie outside the published range
-(Chevillet et al. 2014 PNAS: 0.001-1 copies of a given miRNA per EV, 0.00825 on average).
+:func:`delivery_notes` words what a run prints about its delivery assumptions: copies per EV above the average of
+Chevillet et al. 2014 PNAS (0.00825 copies of a given miRNA per EV; range 0.001-1), with their factor over it, and
+what the enriched regime reaches against the fold it was calibrated to.
 """
 from __future__ import annotations
 
@@ -91,44 +94,74 @@ def delivery_budget(protocol, values: dict[str, float]) -> dict[str, float]:
 
 
 def copies_note(model, values: dict[str, float], label: str = "") -> str | None:
-    """One line when the copies per EV of ``values`` lie outside the published range, naming the factor over
-    Chevillet 2014's average (None when every RNA cargo is inside the range; protein cargo has no published range).
+    """One line naming the copies per EV of ``values`` that lie above Chevillet 2014's average, with their factor
+    over it: outside the published range ("an assumption, not a measurement"), or inside it but above the average
+    ("the top of the published range" for 1 copy per EV). None when every RNA cargo is at or below the average.
+    Protein cargo has no published range and is always named.
     """
-    outside, protein = [], []
+    above, protein = [], []
     for it in model.interactions:
         if not it.delivered:
             continue
         c = model_id(it.cargo)
         copies = values.get(f"{c}_per_EV", model.defaults.get(f"{c}_per_EV"))
+        if values.get("ev_source_nf", 0.0) == 1.0:  # normal-fibroblast EVs carry their own copies
+            copies = values.get("nf_ev_copies_per_EV", model.defaults.get("nf_ev_copies_per_EV"))
         if copies is None:
             continue
         entry = (it.cargo, copies)
         if it.kind == "protein":
             if entry not in protein:
                 protein.append(entry)
-        elif not PUBLISHED_RNA_COPIES[0] <= copies <= PUBLISHED_RNA_COPIES[1] and entry not in outside:
-            outside.append(entry)
+        elif copies > CHEVILLET_COPIES_PER_EV * (1 + 1e-9) and entry not in above:
+            above.append(entry)
+    low, high = PUBLISHED_RNA_COPIES
     by_copies: dict[float, list[str]] = {}
-    for name, copies in outside:
+    for name, copies in above:
         by_copies.setdefault(copies, []).append(name)
-    parts = [f"{', '.join(names)} at {copies:.3g} copies/EV ({copies / CHEVILLET_COPIES_PER_EV:,.0f}x Chevillet "
-             f"2014's average)" for copies, names in by_copies.items()]
+    parts = []
+    for copies, names in by_copies.items():
+        where = ("outside the published range" if not low <= copies <= high else
+                 "the top of the published range" if copies == high else "inside the published range")
+        unit = "copy/EV" if copies == 1 else "copies/EV"
+        parts.append(f"{', '.join(names)} at {copies:.3g} {unit} ({copies / CHEVILLET_COPIES_PER_EV:,.0f}x "
+                     f"Chevillet 2014's average; {where})")
     parts += [f"{name} (protein) at {copies:.3g} copies/EV (no published range)" for name, copies in protein]
     if not parts:
         return None
-    low, high = PUBLISHED_RNA_COPIES
-    return (f"{label + ': ' if label else ''}{'; '.join(parts)}; published range for RNA cargo {low:g}-{high:g} "
-            f"copies/EV: an assumption, not a measurement")
+    outside = any(not low <= copies <= high for copies in by_copies) or protein
+    tail = (f"; published range for RNA cargo {low:g}-{high:g} copies/EV: an assumption, not a measurement"
+            if outside else "")
+    return f"{label + ': ' if label else ''}{'; '.join(parts)}{tail}"
+
+
+def regime_note(model) -> str | None:
+    """What the preset's enriched regime reaches against the fold it was calibrated to (None without a regime)."""
+    regime = model.preset.get("delivery")
+    if not regime:
+        return None
+    reported, fold = regime["reported_fold"], regime.get("enriched_fold")
+    reached = f"{fold:.3g}-fold" if fold else "its plateau"
+    if regime["reachable"]:
+        return (f"the enriched regime is calibrated to the reported {reported:g}-fold ({regime['reported_source']}); "
+                f"it reaches {reached} after 50 ug/mL of CAF-EVs")
+    return (f"the enriched regime cannot reach the reported {reported:g}-fold at any copies per EV: it reaches "
+            f"{reached} after 50 ug/mL of CAF-EVs, within 1% of the most the mechanism allows (one miRNA "
+            f"represses one target at most mirna_max_repression = {model.defaults.get('mirna_max_repression', 0):g}"
+            f"-fold)")
 
 
 def delivery_notes(model, conditions, factors=()) -> list[str]:
-    """The warnings a run prints: one line per distinct set of copies per EV outside the published range among the
-    conditions with EVs (:func:`copies_note`), naming the conditions that use it, and one per ``*_per_EV`` sweep
-    factor (objects with ``name``, ``low``, ``high``) that leaves the range."""
+    """The lines a run prints about its delivery assumptions: one per distinct set of copies per EV above Chevillet
+    2014's average among the conditions with EVs (:func:`copies_note`), naming the conditions that use it; one on what
+    the enriched regime reaches when a condition uses it (:func:`regime_note`); and one per ``*_per_EV`` sweep factor
+    (objects with ``name``, ``low``, ``high``) that leaves the published range."""
     lines: dict[str, list[str]] = {}
+    enriched = False
     for cond in conditions:
         if cond.ev_mode == "none":
             continue
+        enriched |= cond.delivery == "enriched"
         line = copies_note(model, cond.values(model))
         if line:
             lines.setdefault(line, []).append(cond.name)
@@ -137,6 +170,8 @@ def delivery_notes(model, conditions, factors=()) -> list[str]:
         return ", ".join(names) if len(names) <= 2 else f"{len(names)} conditions ({names[0]}, {names[1]}, ...)"
 
     notes = [f"note: {who(names)}: {line}" for line, names in lines.items()]
+    if enriched and regime_note(model):
+        notes.append(f"note: {regime_note(model)}")
     low, high = PUBLISHED_RNA_COPIES
     for f in factors:
         if f.name.endswith("_per_EV") and (f.low < low or f.high > high):

@@ -143,12 +143,28 @@ def test_budget_columns_are_in_every_result(tmp_path):
     assert "Chevillet" in result.summary.attrs["footer"]
 
 
-def test_copies_outside_the_published_range_are_named_with_their_factor_over_chevillet(pdac_model):
+def test_copies_above_chevillets_average_are_named_with_their_factor(pdac_model):
     enriched = sim.Condition(name="e", delivery="enriched", **ADD).values(pdac_model)
     note = copies_note(pdac_model, enriched)
     copies = pdac_model.preset["delivery"]["enriched"]
-    assert f"{copies / 0.00825:,.0f}x Chevillet 2014's average" in note
-    assert "miR-3173-5p, miR-106b, miR-21" in note
-    assert copies_note(pdac_model, sim.Condition(name="p", delivery="published", **ADD).values(pdac_model)) is None
+    assert f"{copies / 0.00825:,.0f}x Chevillet 2014's average; outside the published range" in note
+    assert "miR-3173-5p, miR-106b, miR-21" in note and "an assumption, not a measurement" in note
+    published = copies_note(pdac_model, sim.Condition(name="p", delivery="published", **ADD).values(pdac_model))
+    assert "at 1 copy/EV (121x Chevillet 2014's average; the top of the published range)" in published
+    assert "assumption" not in published  # inside the range: said, not flagged
+    nf = sim.Condition(name="n", ev_source="NF", delivery="enriched", **ADD).values(pdac_model)
+    assert copies_note(pdac_model, nf) is None  # normal-fibroblast EVs carry Chevillet's average
     pgp = sim.build_model("ovarian_ptx_pgp")
     assert "no published range" in copies_note(pgp, sim.Condition(name="p", **ADD).values(pgp))
+
+
+def test_the_run_says_when_the_enriched_regime_cannot_reach_the_reported_fold(pdac_model):
+    from sim.budget import delivery_notes
+
+    notes = delivery_notes(pdac_model, [sim.Condition(name="e", delivery="enriched", **ADD)])
+    fold = pdac_model.preset["delivery"]["enriched_fold"]
+    assert any(f"cannot reach the reported 2-fold" in n and f"{fold:.3g}-fold" in n for n in notes)
+    assert not any("cannot reach" in n for n in delivery_notes(pdac_model, [sim.Condition(name="p", **ADD)]))
+    pgp = sim.build_model("ovarian_ptx_pgp")
+    assert any("calibrated to the reported 5-fold" in n
+               for n in delivery_notes(pgp, [sim.Condition(name="e", delivery="enriched", **ADD)]))

@@ -1,7 +1,9 @@
-"""No inert arms (issue #12, item 5): removing any ev_cargo row of any preset changes its IC50 by >= 1%, or the
-preset says why not (``inert`` in models/scenarios.toml), in both delivery regimes. A declared-inert row must really
-be inert somewhere, so the declarations cannot go stale. IC50s by root-finding (sim.calibrate.model_ic50), 50 ug/mL
-of CAF-EVs, 48 h pretreatment, 72 h drug.
+"""No inert arms (issue #12, item 5): removing any ev_cargo row of any preset changes its EV-induced IC50 shift by
+>= 1%, or the preset says why not (``inert`` in models/scenarios.toml), in both delivery regimes. Removing a row also
+removes the pair from the receiving cell (an endogenous miRNA then no longer represses that target either), so the
+change is measured on the EV shift, IC50(EV)/IC50(no EV), with and without the row, not on the IC50 with EVs. A
+declared-inert row must really be inert in some regime, so the declarations cannot go stale. IC50s by root-finding
+(sim.calibrate.model_ic50), 50 ug/mL of CAF-EVs, 48 h pretreatment, 72 h drug.
 """
 import math
 
@@ -16,15 +18,19 @@ MIN_CHANGE = 0.01
 ADD = {"ev_mode": "addition", "ev_dose_ug": 50.0}
 
 
+def _shift(model, regime: str) -> float:
+    with_ev = model_ic50(model, model.drug, pretreatment_h=48, delivery=regime, **ADD)
+    return with_ev / model_ic50(model, model.drug, pretreatment_h=48)
+
+
 def _change(scenario: str, pair: str, regime: str) -> float:
     full, without = sim.build_model(scenario), sim.build_model(scenario, drop_cargo=[pair])
-    return abs(math.log(model_ic50(full, full.drug, pretreatment_h=48, delivery=regime, **ADD)
-                        / model_ic50(without, without.drug, pretreatment_h=48, delivery=regime, **ADD)))
+    return abs(math.log(_shift(full, regime) / _shift(without, regime)))
 
 
 @pytest.mark.parametrize("scenario, pair", [(name, pair) for name, preset in CAT.scenarios.items()
                                             for pair in preset["ev_cargo"]])
-def test_every_cargo_row_moves_the_ic50_or_the_preset_says_why(scenario, pair):
+def test_every_cargo_row_moves_the_ev_shift_or_the_preset_says_why(scenario, pair):
     declared = CAT.scenarios[scenario].get("inert", {})
     changes = {regime: _change(scenario, pair, regime) for regime in ("published", "enriched")}
     if pair in declared:
