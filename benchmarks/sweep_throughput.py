@@ -26,7 +26,7 @@ CONDITION = {"name": "CAF-EV", "ev_mode": "coculture", "dose": 0.05}
 REPEATS = 2
 MEMORY_END_H = 24.0  # memory runs simulate 24 h per point: growth follows the number of runs, and 10^5 runs of 72 h
 # would take the benchmark past five minutes
-FACTORS = [Factor("k_endocytosis", 1e-8, 1e-6, "log"), Factor("miR_21_per_EV", 0.1, 10, "log")]
+FACTORS = [Factor("ev_uptake_fraction_24h", 0.01, 0.3, "log"), Factor("miR_21_per_EV", 0.1, 10, "log")]
 
 
 def rss_mb() -> float:
@@ -69,10 +69,10 @@ def main() -> None:
 
     def reused_loop() -> float:
         t = time.perf_counter()
-        for k_endo, mir in zip(points["k_endocytosis"], points["miR_21_per_EV"]):
+        for k_endo, mir in zip(points["ev_uptake_fraction_24h"], points["miR_21_per_EV"]):
             for k, v in base.items():
                 rr[k] = v
-            rr["k_endocytosis"], rr["miR_21_per_EV"] = k_endo, mir
+            rr["ev_uptake_fraction_24h"], rr["miR_21_per_EV"] = k_endo, mir
             rr.reset()
             rr.simulate(0.0, 72.0, 2, ["time", "N_cancer"])
         return time.perf_counter() - t
@@ -121,7 +121,7 @@ def main() -> None:
 
 
 def _noop(inputs: dict) -> dict:
-    return {"N_cancer": inputs["k_endocytosis"] * 1e6}
+    return {"N_cancer": inputs["ev_uptake_fraction_24h"] * 1e6}
 
 
 def memory_part(part: str, n: int) -> None:
@@ -131,10 +131,10 @@ def memory_part(part: str, n: int) -> None:
         model = sim.build_model("pdac_gem")
         rr, base = engine_for(model).rr, sim.Condition(**CONDITION).values(model)
         start = None
-        for i, (k_endo, mir) in enumerate(zip(points["k_endocytosis"], points["miR_21_per_EV"])):
+        for i, (k_endo, mir) in enumerate(zip(points["ev_uptake_fraction_24h"], points["miR_21_per_EV"])):
             for k, v in base.items():
                 rr[k] = v
-            rr["k_endocytosis"], rr["miR_21_per_EV"] = k_endo, mir
+            rr["ev_uptake_fraction_24h"], rr["miR_21_per_EV"] = k_endo, mir
             rr.reset()
             rr.simulate(0.0, MEMORY_END_H, 2, ["time", "N_cancer"])
             if i == 499:

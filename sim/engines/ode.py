@@ -2,7 +2,9 @@
 
 Compiling SBML to machine code is the expensive step (rebuilding a RoadRunner costs 7-50x a simulation), so an
 :class:`OdeEngine` compiles once and then, for every run, restores the parameters the previous run changed, sets the
-new ones and resets the state (initial assignments are re-evaluated with the new values).
+new ones and resets the state (initial assignments are re-evaluated with the new values). Assignment rules that read
+parameters only are computed once per run on a small RoadRunner of their own and set as parameters of the integrated
+model, rather than at every step (:mod:`sim.engines.frozen`).
 
 References
 ----------
@@ -16,6 +18,7 @@ import os
 import numpy as np
 import pandas as pd
 
+from sim.engines.frozen import ConstantRules, split_constant_rules
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
 
 _ENGINES: dict[str, "OdeEngine"] = {}
@@ -45,7 +48,11 @@ class OdeEngine:
         os.environ.setdefault("SUNLOGGER_ERROR_FILENAME", os.devnull)
         roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
         self.model = model
-        self.rr = roadrunner.RoadRunner(model.sbml)
+        split = split_constant_rules(model.sbml)  # rules of parameters alone: computed per run, not per step
+        self.rr = roadrunner.RoadRunner(split.fast_sbml)
+        self._constants = ConstantRules(split)
+        for name, value in self._constants.values().items():
+            self.rr[name] = value
         integrator = self.rr.getIntegrator()
         integrator.setValue("relative_tolerance", rtol)
         integrator.setValue("absolute_tolerance", atol)
@@ -98,16 +105,23 @@ class OdeEngine:
         for name in values:
             if name not in defaults:
                 raise UnknownNameError("parameter", name, defaults, f"model '{self.model.name}'")
-        rr = self.rr
+        rr, constants, touched = self.rr, self._constants, []
         for name in list(self._changed):
             if name not in values:
                 rr[name] = defaults[name]
+                constants.set(name, defaults[name])
+                touched.append(name)
                 del self._changed[name]
         changed = self._changed
         for name, v in values.items():
             if changed.get(name) != v:  # the engine owns its RoadRunner: a value set last run is still set
                 rr[name] = v
+                constants.set(name, v)
+                touched.append(name)
                 changed[name] = v
+        if touched:
+            for name, v in constants.values(touched).items():
+                rr[name] = v
         rr.reset()
         if start:
             self._set_species(start)
