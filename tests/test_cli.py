@@ -45,7 +45,10 @@ def test_timecourse_job_quick(tmp_path, capsys):
     assert main(["run", str(ROOT / spec), "--quick", "-o", str(tmp_path)]) == 0
     assert "CAF-EV (co-culture)" in capsys.readouterr().out
     table = pd.read_csv(tmp_path / "timecourse.csv")
-    assert table["condition"].nunique() == 5 and len(table) == 5 * 13
+    # quick: 13 points of the drug phase and 6 of the 48-h pretreatment (its last point is the drug phase's first)
+    assert table["condition"].nunique() == 5 and len(table) == 5 * (13 + 5) and table["time_h"].min() == -48
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("condition")
+    assert summary.loc["no EV", "delivered_miR_3173_5p"] == 0 < summary.loc["CAF-EV (co-culture)", "delivered_miR_3173_5p"]
     assert (tmp_path / "timecourse.png").read_bytes()[:4] == b"\x89PNG"
 
 

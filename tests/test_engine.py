@@ -1,5 +1,6 @@
 """The engine compiles once and applies conditions by setting values: runs are independent of run order."""
 import numpy as np
+import pytest
 
 import sim
 from sim.engines.ode import engine_for
@@ -33,3 +34,31 @@ def test_condition_assay_time(pdac_model):
     table = sim.simulate(pdac_model, [sim.Condition(name="48 h", assay_time_h=48), sim.Condition(name="72 h")],
                          end_time=72, points=3)
     assert table.groupby("condition")["time_h"].max().to_dict() == {"48 h": 48.0, "72 h": 72.0}
+
+
+def test_the_fast_model_equals_the_exported_one(pdac_model):
+    # rules of parameters alone are computed once per run (sim.engines.frozen); the exported SBML keeps them as rules.
+    # Same values, same start, same tolerances: the same trajectory, also after doses change between runs.
+    import roadrunner
+
+    from sim.engines.frozen import split_constant_rules
+
+    engine = engine_for(pdac_model)
+    split = split_constant_rules(pdac_model.sbml)
+    assert {"eff_GW4869", "act_nsmase2", "k_endocytosis", "k_target_complex_decay"} <= set(split.constant)
+    assert "division_rate" not in split.constant and "ago_free_fraction" not in split.constant
+    full = roadrunner.RoadRunner(pdac_model.sbml)
+    for key in ("relative_tolerance", "absolute_tolerance"):
+        full.getIntegrator().setValue(key, engine.rr.getIntegrator().getValue(key))
+    for cond in (sim.Condition(name="a", dose=0.05, ev_mode="coculture", interventions={"GW4869": 10}),
+                 sim.Condition(name="b", dose=0.2, ev_mode="addition", interventions={"LY294002": 20},
+                               parameters={"ev_uptake_fraction_24h": 0.2}),
+                 sim.Condition(name="c", dose=0.05, ev_mode="coculture", interventions={"GW4869": 1})):
+        values = cond.values(pdac_model)
+        fast = engine.simulate_array(values, 72, 5, ["N_cancer", "EV_med", "ACSL4", "miR_106b_RISC"])
+        for name in pdac_model.defaults:
+            full[name] = values.get(name, pdac_model.defaults[name])
+        full.reset()
+        ref = np.asarray(full.simulate(0, 72, 5, ["time", "N_cancer", "EV_med", "ACSL4", "miR_106b_RISC"]))
+        np.testing.assert_allclose(fast, ref, rtol=1e-6, atol=1e-6)
+    assert engine.rr["act_nsmase2"] == pytest.approx(1 - 0.9 * 1 / (1 + 3))  # GW4869 1 uM: Emax-Hill, EC50 3 uM

@@ -33,9 +33,13 @@ def default_readouts(model) -> list[str]:
 
 
 def unit_of(readout: str) -> str:
-    """Unit label of a readout for axes."""
+    """Unit label of a readout for axes: a gene's protein is relative to the unrepressed cell; RNAs, loaded miRNA
+    and delivered cargo are copies per cell."""
     if readout in UNITS:
         return UNITS[readout]
+    gene = load_catalogue().genes.get(readout)
+    if gene is not None and gene["kind"] == "rna":
+        return "relative"
     return "copies/cell"
 
 
