@@ -55,17 +55,41 @@ def test_ctrl_c_leaves_a_resumable_folder_and_prints_how_to_resume(tmp_path, uni
     pd.testing.assert_frame_equal(pd.read_parquet(out / "sweep.parquet"), uninterrupted)
 
 
+def _processes_writing_to(out: Path) -> list[int]:
+    """Pids of live processes whose command line names ``out`` (the sweep and its workers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next((ln for ln in (entry / "status").read_text().splitlines() if ln.startswith("State:")), "")
+        except (OSError, ValueError):
+            continue
+        if str(out) in cmd and "Z" not in state.split()[1:2]:
+            pids.append(int(entry.name))
+    return pids
+
+
 def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_path, uninterrupted):
     out = tmp_path / "killed"
     rng = random.Random(20261123)  # the moments are random but the test is repeatable
-    for _ in range(3):
+    for kill in range(3):
+        before = _parts(out)
         proc = subprocess.Popen(_command(out, *(["--resume"] if _parts(out) else [])), env=ENV,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.0, 4.0))  # anywhere from start-up (imports) to mid-sweep
+        if kill == 0:  # once at a random moment of start-up or of the first chunk
+            time.sleep(rng.uniform(1.0, 4.0))
+        else:  # and twice once a part has been written, at a random moment after it: workers are running
+            _wait_for_a_part(proc, out, before)
+            time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         for part in (out / PARTS).glob("chunk_*.parquet"):  # atomic writes: every visible part is complete
             assert len(pd.read_parquet(part)) > 0
+        end = time.time() + 10  # its workers end with it (PR_SET_PDEATHSIG), none is left behind
+        while _processes_writing_to(out) and time.time() < end:
+            time.sleep(0.1)
+        assert _processes_writing_to(out) == [], "worker processes outlived the killed sweep"
+    assert _parts(out) > 0  # the kills did interrupt a sweep that had written something
     assert subprocess.run(_command(out, "--resume"), env=ENV, capture_output=True).returncode == 0
     resumed = pd.read_parquet(out / "sweep.parquet")
     pd.testing.assert_frame_equal(resumed, uninterrupted)

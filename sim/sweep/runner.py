@@ -102,6 +102,20 @@ class _RecordingContext:
         return ", ".join(_describe(c) for c in sorted(set(dead))) or "cause unknown"
 
 
+def _end_with_parent(parent: int) -> None:
+    """Worker initializer: the worker is ended (SIGTERM) when the process that started it dies, even by SIGKILL, so
+    a killed sweep leaves no worker behind (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 class _stop_on_interrupt:
     """On Ctrl-C, end the pool's workers at once (their unfinished chunks are not written; finished ones are)."""
 
@@ -137,7 +151,8 @@ def _run_in_pools(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], 
     queue, deaths, given_up = deque(chunks), {}, []
     while queue:
         context, lost, broken = _RecordingContext(), [], False
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, _stop_on_interrupt(context):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_end_with_parent,
+                                 initargs=(os.getpid(),)) as pool, _stop_on_interrupt(context):
             running = {}
             while (queue and not broken) or running:
                 while queue and not broken and len(running) < in_flight:
