@@ -15,69 +15,16 @@ PLoS Biol 5:e229 (the titration limit of templates/mirna_binding.ant).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from pathlib import Path
-from string import Template
 
 from sim.antimony_origins import _ANTIMONY_WORDS, _IDENT, Origin, _file_origins, _lint, _missing_symbols
 from sim.built_model import BuiltModel, Interaction
-from sim.catalogue import Catalogue, load_catalogue, model_id, read_utf8, toml_line
+from sim.catalogue import Catalogue, load_catalogue, model_id
+from sim.textfiles import toml_line
 from sim.errors import ModelBuildError, UnknownNameError
+from sim.templates import load_template, read_module
 
 PROCESS_MODULES = ("ev_supply", "medium", "uptake", "pi3k_akt", "stat3", "ferroptosis", "apoptosis",
                    "drug_handling", "population")
-
-
-def _read_module(path: Path, what: str) -> str:
-    try:
-        return read_utf8(path, ModelBuildError, "Antimony modules are UTF-8 text")
-    except FileNotFoundError:
-        raise ModelBuildError(f"{path}: the {what} file is missing.") from None
-
-
-@dataclass(frozen=True)
-class _Template:
-    """An Antimony template of models/ode/templates without its comment lines (the headers document, once)."""
-
-    path: Path
-    lines: tuple  # (line number in the file, text)
-
-    def render(self, note: str = "", cells: dict | None = None, **values) -> tuple[str, list]:
-        """Substitute ``values`` line by line; return (text, one :class:`Origin` per line).
-
-        A value may be a block ``(text, origins)`` standing alone on its line (``$escape``); ``cells`` maps a
-        placeholder to the table cell its value came from.
-        """
-        strings = {k: v for k, v in values.items() if isinstance(v, str)}
-        out, origins = [], []
-        for lineno, text in self.lines:
-            alone = text.strip()
-            block = values.get(alone[1:].strip("{}")) if alone.startswith("$") else None
-            if isinstance(block, tuple):
-                out.append(block[0])
-                origins.extend(block[1])
-                continue
-            try:
-                rendered = Template(text).substitute(strings)
-            except KeyError as exc:
-                raise ModelBuildError(f"{self.path}:{lineno}: unknown placeholder '${exc.args[0]}' — expected one of "
-                                      f"{', '.join('$' + k for k in sorted(values))}.") from None
-            except ValueError as exc:
-                col = re.search(r"col (\d+)", str(exc))
-                at = f" at column {col.group(1)}" if col else ""
-                raise ModelBuildError(f"{self.path}:{lineno}: malformed placeholder{at} — expected $name or "
-                                      f"${{name}} ($$ for a literal $).") from None
-            used = tuple((frozenset(_IDENT.findall(strings[k])), o) for k, o in (cells or {}).items()
-                         if k in strings and re.search(r"\$(?:" + k + r"\b|\{" + k + r"\})", text))
-            out.append(rendered)
-            origins.extend([Origin(self.path, lineno, note, used)] * (rendered.count("\n") + 1))
-        return "\n".join(out), origins
-
-
-def _template(cat: Catalogue, name: str) -> _Template:
-    path = cat.root / "ode" / "templates" / f"{name}.ant"
-    lines = _read_module(path, "template").splitlines()
-    return _Template(path, tuple((i, ln) for i, ln in enumerate(lines, 1) if not ln.lstrip().startswith("//")))
 
 
 def _interactions(cat: Catalogue, keys: list[str], delivered: bool, where: str) -> list[Interaction]:
@@ -133,7 +80,7 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
         if not path.exists():
             valid = [p.stem for p in (cat.root / "ode").glob("*.ant")]
             raise UnknownNameError("model module", module, valid)
-        text = _read_module(path, "model module")
+        text = read_module(path, "model module")
         parts.append((text, _file_origins(path, text)))
 
     mirnas = {}
@@ -168,7 +115,7 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
         return "*".join(terms) or "1"
 
     genes_path = cat.root / "tables" / "genes.tsv"
-    gene_t = _template(cat, "gene")
+    gene_t = load_template(cat.root, "gene")
     for g, row in gene_rows.items():
         tx = row["tx_input"] or "1"
         for a in activators.get(g, []):
@@ -185,13 +132,13 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
                 generated[f"{g}_{suffix}"] = (row[col], {"unit": unit, "source": row["source"],
                                                          "meaning": f"{g}: {row['meaning']}"})
 
-    mir_t, bind_t, bg_t = _template(cat, "mirna"), _template(cat, "mirna_binding"), _template(cat, "background_sites")
+    mir_t, bind_t, bg_t = load_template(cat.root, "mirna"), load_template(cat.root, "mirna_binding"), load_template(cat.root, "background_sites")
     if mirnas:
         loaded = " + ".join(f"{m}_RISC" for m in mirnas.values())
         loaded += "".join(f" + {cx}" for _, _, cx, _, _ in bindings)
         loaded += "".join(f" + {cx}" for gene_sites in sites.values() for _, cx, _ in gene_sites)
         endogenous = " + ".join(f"{m}_endogenous" for m in mirnas.values())
-        parts.append(_template(cat, "ago_pool").render("the Argonaute pool", loaded=loaded, endogenous=endogenous))
+        parts.append(load_template(cat.root, "ago_pool").render("the Argonaute pool", loaded=loaded, endogenous=endogenous))
     for name, m in mirnas.items():
         row = cat.genes.get(name) if cat.genes.get(name, {}).get("kind") == "mirna" else None
         tx = (row["tx_input"] or "1") if row else "1"
@@ -205,13 +152,13 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
         parts.append(bg_t.render(f"miRNA '{name}'", m=m))
     for m, rna, cx, decay, note in bindings:
         parts.append(bind_t.render(note, m=m, rna=rna, cx=cx, cx_decay=decay))
-    site_t = _template(cat, "mirna_site")
+    site_t = load_template(cat.root, "mirna_site")
     for gene, gene_sites in sites.items():
         for m, cx, note in gene_sites:
             parts.append(site_t.render(note, m=m, g=gene, cx=cx, others=product(gene, "mirna_decay_gain", cx)))
 
-    nc_t = _template(cat, "noncoding_rna")
-    cargo_t, esc_rna, esc_prot = (_template(cat, n) for n in ("cargo_transfer", "escape_rna", "escape_protein"))
+    nc_t = load_template(cat.root, "noncoding_rna")
+    cargo_t, esc_rna, esc_prot = (load_template(cat.root, n) for n in ("cargo_transfer", "escape_rna", "escape_protein"))
     seen_nc, seen_cargo = set(), set()
     for it in interactions:
         c = model_id(it.cargo)

@@ -124,7 +124,8 @@ def _run_dose_response(spec: ExperimentSpec, model, folder: Path, quick: bool) -
     refs.update(dr.references)
     added, alone = intervention_alone(spec.conditions)  # each intervention also without EVs (EV-specific reversal)
     conditions = list(spec.conditions) + added
-    values = {cond.name: cond.values(model) for cond in conditions}
+    for cond in conditions:  # every name of every condition, before any run
+        cond.values(model)
     drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
     doses = dr.doses or dose_grid(drug, 6 if quick else dr.n_doses, dr.min_dose, dr.max_dose)
     if quick and dr.doses:

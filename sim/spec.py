@@ -53,7 +53,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from sim.catalogue import read_toml
+from sim.textfiles import read_toml
 from sim.conditions import Condition
 from sim.errors import SpecError
 from sim.spec_settings import (BooleanSettings, DoseResponseSettings, ScreenSettings, SweepSettings,

@@ -163,7 +163,7 @@ def test_the_run_says_when_the_enriched_regime_cannot_reach_the_reported_fold(pd
 
     notes = delivery_notes(pdac_model, [sim.Condition(name="e", delivery="enriched", **ADD)])
     fold = pdac_model.preset["delivery"]["enriched_fold"]
-    assert any(f"cannot reach the reported 2-fold" in n and f"{fold:.3g}-fold" in n for n in notes)
+    assert any("cannot reach the reported 2-fold" in n and f"{fold:.3g}-fold" in n for n in notes)
     assert not any("cannot reach" in n for n in delivery_notes(pdac_model, [sim.Condition(name="p", **ADD)]))
     pgp = sim.build_model("ovarian_ptx_pgp")
     assert any("calibrated to the reported 5-fold" in n

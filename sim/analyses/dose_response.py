@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.budget import BUDGET_PREFIXES, budget_columns, delivery_budget
+from sim.budget import BUDGET_PREFIXES, delivery_budget
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition, InterventionDose, condition_list
 from sim.engines.ode import engine_for

@@ -263,6 +263,6 @@ def load_bnet(path: str | Path) -> BooleanNetwork:
     path = Path(path)
     if not path.is_file():
         raise RuleSyntaxError(f"Boolean network file not found: {path}.")
-    from sim.catalogue import read_utf8
+    from sim.textfiles import read_utf8
 
     return parse_bnet(read_utf8(path, RuleSyntaxError, ".bnet files are UTF-8"), str(path), path.stem)
