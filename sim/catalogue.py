@@ -18,7 +18,20 @@ from sim.errors import TableError, UnknownNameError, closest
 from sim.scenarios import PLACEHOLDERS, check_scenario_pairs, read_scenarios
 from sim.textfiles import read_utf8
 
-MODELS_DIR = Path(os.environ.get("CAFEV_MODELS", Path(__file__).resolve().parent.parent / "models"))
+def _models_dir() -> Path:
+    """Where the model files are: ``$CAFEV_MODELS`` if set, else the checkout's ``models/`` beside ``sim/`` (a
+    source tree or an editable install), else the copy installed with the package (``sim/_models`` of a wheel)."""
+    if os.environ.get("CAFEV_MODELS"):
+        return Path(os.environ["CAFEV_MODELS"])
+    checkout = Path(__file__).resolve().parent.parent / "models"
+    if (checkout / "tables").is_dir():
+        return checkout
+    from importlib.resources import files
+
+    return Path(str(files("sim._models")))
+
+
+MODELS_DIR = _models_dir()
 
 TABLE_COLUMNS = {
     "parameters": ("name", "value", "unit", "source", "meaning"),
