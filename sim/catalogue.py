@@ -26,9 +26,7 @@ def _models_dir() -> Path:
     checkout = Path(__file__).resolve().parent.parent / "models"
     if (checkout / "tables").is_dir():
         return checkout
-    from importlib.resources import files
-
-    return Path(str(files("sim._models")))
+    return Path(__file__).resolve().parent / "_models"  # installed beside the package (pyproject: sim._models)
 
 
 MODELS_DIR = _models_dir()
