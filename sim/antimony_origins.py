@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sim.errors import ModelBuildError, closest
 
-_IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
+IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")  # a name in Antimony text
+_IDENT = IDENTIFIER
 _ANTIMONY_WORDS = {"species", "compartment", "model", "end", "const", "var", "function", "exp", "log", "ln", "pow",
                    "piecewise", "and", "or", "not", "time", "sqrt", "abs", "min", "max"}
 

@@ -1,18 +1,20 @@
 """The delivery budget of a condition: what its EVs put into each cancer cell by the time the drug is added.
 
 For every cargo the scenario's EVs carry (``ev_cargo`` of the preset), at drug addition (the end of the pretreatment,
-:mod:`sim.protocol`):
+:mod:`sim.protocol`; a time course may ask for the end of its run instead):
 
 - ``delivered_<cargo>``: copies that reached the cytosol per cell (cumulative, diluted by division);
 - ``loaded_<cargo>``: for a miRNA, its Ago-loaded copies per cell (free RISC and held at sites), the copies that can
   act, endogenous and delivered together (the no-EV condition's value is the endogenous part); blank for lncRNA and
   protein cargo;
-- ``repression_<cargo>_<target>``: the target's level without EVs over its level with them, in the same genotype and
-  interventions: > 1 a repressed target (a miRNA's protein target; for a sponge, its miRNA's free loaded copies),
-  < 1 a raised one (EV-borne P-gp adds to the cell's own);
+- ``repression_<cargo>_<target>``: how far this pair lowers its target, as a fold (> 1 repressed, < 1 raised):
+  for a miRNA, the fold by which its own site on the target lowers the target's protein at the site's occupancy (the
+  other sites held as they are; endogenous copies of that miRNA included, so the no-EV row gives their part; at most
+  ``mirna_max_repression``); for a sponge, the fold by which it lowers its miRNA's loaded copies that are free of it;
+  for protein cargo (EV-borne P-gp) and activating cargo, the target's level without EVs over its level with them;
 
 and ``ev_internalised_fraction``, the fraction of the EVs put into the medium (the added dose plus all released)
-that the cancer cells have taken up by drug addition (48 h of pretreatment by default, where the uptake law's stated
+that the cancer cells have taken up by then (48 h of pretreatment by default, where the uptake law's stated
 fraction is for 24 h). These are the numbers a reviewer asks of any EV-cargo claim: how many copies, how
 many of them in Argonaute, how far the target moved (the project's design, section 2.7: "the delivery budget is the
 crux").
@@ -50,14 +52,26 @@ def budget_columns(model) -> list[str]:
     return cols + (["ev_internalised_fraction"] if cols else [])
 
 
-def _target_level(model, it, state: dict[str, float]) -> float:
-    if it.effect == "sponge":  # a sponge's target is a miRNA: its free loaded copies
-        return state.get(f"{model.mirnas[it.target]}_RISC", math.nan)
-    return state.get(it.target, math.nan)
+def _site_repression(model, state: dict[str, float], value, site: str, target: str) -> float:
+    """Fold by which ``site`` (a miRNA's site on ``target``) lowers the target's protein at its occupancy, the
+    target's other sites held as they are: the steady-state protein with the site empty over that with it as held
+    (gene.ant, mirna_site.ant; the division rate of drug-free cells at the state's cell count)."""
+    sites = [f"{model_id(it.cargo)}_{target}_cx" for it in model.interactions
+             if it.effect == "repress" and it.target == target]
+    mrna = state.get(f"{target}_mRNA", 0.0) + value("site_epsilon")
+    ceiling, share = value("mirna_max_repression"), value("mirna_mrna_share")
+    decay_gain, translation_gain = ceiling ** share - 1, ceiling ** (share - 1) - 1
+    occupancy = {s: state.get(s, 0.0) / mrna for s in dict.fromkeys(sites)}
+    others = math.prod(1 + decay_gain * o for s, o in occupancy.items() if s != site)
+    k = value("k_mrna_deg")
+    cells = state.get("N_cancer", value("seeding_density"))
+    mu = value("k_growth") * (1 - cells / value("carrying_capacity"))
+    theta = occupancy.get(site, 0.0)
+    return (k * others * (1 + decay_gain * theta) + mu) / (k * others + mu) / (1 + translation_gain * theta)
 
 
-def delivery_budget(protocol, values: dict[str, float]) -> dict[str, float]:
-    """The budget of one condition (its parameter values) at drug addition, through ``protocol``'s cached phases.
+def delivery_budget(protocol, values: dict[str, float], at_h: float | None = None) -> dict[str, float]:
+    """The budget of one condition (its parameter values), through ``protocol``'s cached phases.
 
     Parameters
     ----------
@@ -65,6 +79,8 @@ def delivery_budget(protocol, values: dict[str, float]) -> dict[str, float]:
         The assay protocol (its ``pretreatment_h`` is the time to drug addition).
     values : dict
         The condition's values (:meth:`sim.conditions.Condition.values`).
+    at_h : float, optional
+        Take the budget ``at_h`` hours after drug addition (the end of a time course) instead of at drug addition.
 
     Returns
     -------
@@ -75,19 +91,34 @@ def delivery_budget(protocol, values: dict[str, float]) -> dict[str, float]:
     columns = budget_columns(model)
     if not columns:
         return {}
-    state = protocol.pretreated(values)
-    reference = protocol.pretreated(_no_ev(values))
+
+    def state_of(vals: dict[str, float]) -> dict[str, float]:
+        start = protocol.pretreated(vals)
+        return protocol.engine.final_state(vals, at_h, start) if at_h else start
+
+    def value(name: str) -> float:
+        return values.get(name, model.defaults[name])
+
+    state, reference = state_of(values), None
     out = dict.fromkeys(columns, math.nan)
     for it in model.interactions:
         if not it.delivered:
             continue
-        c = model_id(it.cargo)
+        c, key = model_id(it.cargo), f"repression_{model_id(it.cargo)}_{model_id(it.target)}"
         out[f"delivered_{c}"] = float(state.get(f"{c}_delivered", 0.0))
         if c in model.loaded:
             out[f"loaded_{c}"] = float(sum(state.get(s, 0.0) for s in model.loaded[c]))
-        with_ev, without = _target_level(model, it, state), _target_level(model, it, reference)
-        key = f"repression_{c}_{model_id(it.target)}"
-        out[key] = without / with_ev if with_ev > 0 else math.nan
+        if it.effect == "repress":
+            out[key] = _site_repression(model, state, value, f"{c}_{it.target}_cx", it.target)
+        elif it.effect == "sponge":
+            m = model.mirnas[it.target]
+            loaded = sum(state.get(s, 0.0) for s in model.loaded[m])
+            held = state.get(f"{m}_{c}_cx", 0.0)
+            out[key] = loaded / (loaded - held) if loaded > held else math.nan
+        else:  # protein or activating cargo: the target's level against the same condition without EVs
+            reference = reference or state_of(_no_ev(values))
+            with_ev = state.get(it.target, math.nan)
+            out[key] = reference.get(it.target, math.nan) / with_ev if with_ev > 0 else math.nan
     supplied = state.get("EV_supplied", 0.0)
     out["ev_internalised_fraction"] = state.get("EV_internalised", 0.0) / supplied if supplied > 0 else math.nan
     return out
@@ -138,7 +169,7 @@ def copies_note(model, values: dict[str, float], label: str = "") -> str | None:
 def regime_note(model) -> str | None:
     """What the preset's enriched regime reaches against the fold it was calibrated to (None without a regime)."""
     regime = model.preset.get("delivery")
-    if not regime:
+    if not regime or "reachable" not in regime:
         return None
     reported, fold = regime["reported_fold"], regime.get("enriched_fold")
     reached = f"{fold:.3g}-fold" if fold else "its plateau"

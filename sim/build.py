@@ -67,13 +67,14 @@ def _check_interaction(cat: Catalogue, it: Interaction, mirna_names: set, where:
 def assemble_antimony(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
                       genes: list[str] | None = None) -> tuple[str, dict, dict]:
     """Return (antimony body, generated parameter defaults with docs, miRNA ids) for the given pairs and modules."""
-    body, _, generated, mirnas = _assemble(cat, interactions, modules, genes)
+    body, _, generated, mirnas, _ = _assemble(cat, interactions, modules, genes)
     return body, generated, mirnas
 
 
 def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
               genes: list[str] | None = None) -> tuple[str, list, dict, dict]:
-    """:func:`assemble_antimony`, also returning one :class:`Origin` per line of the body."""
+    """:func:`assemble_antimony`, also returning one :class:`Origin` per line of the body and, per miRNA id, the
+    species that hold its Ago-loaded copies (its free RISC, sites and complexes)."""
     parts, generated = [], {}  # parts: (text, origins)
     for module in modules:
         path = cat.root / "ode" / f"{module}.ant"
@@ -101,7 +102,8 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
     # complex id, complex decay, note); and sites of miRNAs on target mRNAs: gene -> [(miRNA id, site id, note)].
     bindings, sites = [], {}
     for name, m in mirnas.items():
-        bindings.append((m, f"{m}_bg", f"{m}_bg_cx", "k_target_complex_decay", f"miRNA '{name}' on its background sites"))
+        bindings.append((m, f"{m}_bg", f"{m}_bg_cx", "k_target_complex_decay",
+                         f"miRNA '{name}' on its background sites"))
         bindings.append((m, f"sponge_{m}", f"{m}_sponge_cx", "k_lncrna_deg", f"miRNA '{name}' on a synthetic sponge"))
     for it in interactions:
         c, note = model_id(it.cargo), f"cargo pair '{it.key}', {it.location(cat)}"
@@ -132,13 +134,14 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
                 generated[f"{g}_{suffix}"] = (row[col], {"unit": unit, "source": row["source"],
                                                          "meaning": f"{g}: {row['meaning']}"})
 
-    mir_t, bind_t, bg_t = load_template(cat.root, "mirna"), load_template(cat.root, "mirna_binding"), load_template(cat.root, "background_sites")
+    mir_t, bind_t, bg_t = (load_template(cat.root, n) for n in ("mirna", "mirna_binding", "background_sites"))
     if mirnas:
         loaded = " + ".join(f"{m}_RISC" for m in mirnas.values())
         loaded += "".join(f" + {cx}" for _, _, cx, _, _ in bindings)
         loaded += "".join(f" + {cx}" for gene_sites in sites.values() for _, cx, _ in gene_sites)
         endogenous = " + ".join(f"{m}_endogenous" for m in mirnas.values())
-        parts.append(load_template(cat.root, "ago_pool").render("the Argonaute pool", loaded=loaded, endogenous=endogenous))
+        pool = load_template(cat.root, "ago_pool")
+        parts.append(pool.render("the Argonaute pool", loaded=loaded, endogenous=endogenous))
     for name, m in mirnas.items():
         row = cat.genes.get(name) if cat.genes.get(name, {}).get("kind") == "mirna" else None
         tx = (row["tx_input"] or "1") if row else "1"
@@ -158,7 +161,8 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
             parts.append(site_t.render(note, m=m, g=gene, cx=cx, others=product(gene, "mirna_decay_gain", cx)))
 
     nc_t = load_template(cat.root, "noncoding_rna")
-    cargo_t, esc_rna, esc_prot = (load_template(cat.root, n) for n in ("cargo_transfer", "escape_rna", "escape_protein"))
+    cargo_t, esc_rna, esc_prot = (load_template(cat.root, n)
+                                  for n in ("cargo_transfer", "escape_rna", "escape_protein"))
     seen_nc, seen_cargo = set(), set()
     for it in interactions:
         c = model_id(it.cargo)
@@ -177,8 +181,7 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
     for gene_sites in sites.values():
         for m, cx, _ in gene_sites:
             loaded[m].append(cx)
-    generated["__loaded__"] = loaded
-    return "\n".join(t for t, _ in parts), [o for _, origins in parts for o in origins], generated, mirnas
+    return "\n".join(t for t, _ in parts), [o for _, origins in parts for o in origins], generated, mirnas, loaded
 
 
 def _intervention_block(cat: Catalogue, body: str, mirnas: dict, strict: bool = True) -> tuple[str, dict, list]:
@@ -294,8 +297,7 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     present = [k for k in dict.fromkeys(present) if k not in delivered]  # a delivered pair is also in the cell
     interactions = (_interactions(cat, delivered, True, f"scenario '{scenario}' ev_cargo" if scenario else "ev_cargo")
                     + _interactions(cat, present, False, f"scenario '{scenario}' cellular" if scenario else "cellular"))
-    body, body_origins, generated, mirnas = _assemble(cat, interactions, modules, genes)
-    loaded = generated.pop("__loaded__")
+    body, body_origins, generated, mirnas, loaded = _assemble(cat, interactions, modules, genes)
     block, gen_int, block_origins = _intervention_block(cat, body, mirnas, strict=set(modules) >= set(PROCESS_MODULES))
     generated.update(gen_int)
     full = body + "\n" + block

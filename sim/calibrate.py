@@ -22,13 +22,13 @@ import sys
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
+from sim.budget import CHEVILLET_COPIES_PER_EV
 from sim.build import build_model, delivered_cargo
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.engines.ode import engine_for
 from sim.protocol import AssayProtocol
 
-CHEVILLET_COPIES_PER_EV = 0.00825  # Chevillet et al. 2014 PNAS: copies of a given miRNA per exosome, on average
 CALIBRATION_EXPOSURE = {"ev_mode": "addition", "ev_dose_ug": 50.0}  # the seed papers' exosome protocol
 CALIBRATION_PRETREATMENT_H = 48.0
 PLATEAU_SHARE = 0.99  # an unreachable fold: the fewest copies per EV giving 99% of the largest log-shift
@@ -113,7 +113,7 @@ def calibrated_delivery(scenario: str, low: float = 1e-3, high: float = 1e5) -> 
 
 
 def main(argv: list[str]) -> int:
-    what = argv[0] if argv else "potencies"
+    what = argv[0] if argv else ""
     if what == "references":
         for name, value in calibrated_references().items():
             print(f"{name}\t{value:.4g}")

@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from sim.errors import TableError, UnknownNameError, closest
-from sim.scenarios import PLACEHOLDERS, check_scenario_pairs, read_scenarios
-from sim.textfiles import read_utf8
+from sim.scenarios import check_scenario_pairs, read_scenarios
+from sim.textfiles import PLACEHOLDERS, read_utf8
 
 def _models_dir() -> Path:
     """Where the model files are: ``$CAFEV_MODELS`` if set, else the checkout's ``models/`` beside ``sim/`` (a
@@ -24,7 +24,7 @@ def _models_dir() -> Path:
     if os.environ.get("CAFEV_MODELS"):
         return Path(os.environ["CAFEV_MODELS"])
     checkout = Path(__file__).resolve().parent.parent / "models"
-    if (checkout / "tables").is_dir():
+    if (checkout / "scenarios.toml").is_file() and (checkout / "ode").is_dir():
         return checkout
     return Path(__file__).resolve().parent / "_models"  # installed beside the package (pyproject: sim._models)
 

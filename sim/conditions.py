@@ -176,6 +176,10 @@ class Condition(BaseModel):
                 raise InvalidValueError(f"{where}: 'delivery' = '{self.delivery}' needs a scenario preset with a "
                                         f"[<preset>.delivery] table; model '{model.name}' has none (set the copies "
                                         f"per EV as parameters instead).")
+            if self.delivery not in regimes:
+                raise InvalidValueError(f"{where}: scenario '{model.name}' has no '{self.delivery}' delivery regime "
+                                        f"yet; run `python -m sim.calibrate delivery {model.name}` and put its "
+                                        f"values in [{model.name}.delivery] of models/scenarios.toml.")
             from sim.build import delivered_cargo
 
             for c in delivered_cargo(model.interactions):

@@ -31,10 +31,10 @@ class ExperimentResult:
     summary: pd.DataFrame
 
 
-def summarise_timecourse(table: pd.DataFrame, model, budget: dict | None = None) -> pd.DataFrame:
-    """One row per condition at the last time point: key readouts, then the condition's delivery budget at drug
-    addition (``budget``: condition -> :func:`sim.budget.delivery_budget`; per cargo, copies delivered per cell,
-    Ago-loaded copies and the target's repression)."""
+def summarise_timecourse(table: pd.DataFrame, budget: dict | None = None) -> pd.DataFrame:
+    """One row per condition at the last time point: key readouts, then the condition's delivery budget there
+    (``budget``: condition -> :func:`sim.budget.delivery_budget`; per cargo, copies delivered per cell, Ago-loaded
+    copies and the target's repression)."""
     last = table.groupby("condition", sort=False).tail(1).set_index("condition")  # each condition's own end
     cols = [c for c in ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a") if c in last]
     summary = last[cols].copy()
@@ -97,9 +97,9 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     from sim.protocol import AssayProtocol
 
     protocol = AssayProtocol(engine_for(model), tc.pretreatment_h)
-    values = {cond.name: cond.values(model) for cond in spec.conditions}
-    budget = {name: delivery_budget(protocol, vals) for name, vals in values.items()}
-    summary = summarise_timecourse(table, model, budget)
+    budget = {cond.name: delivery_budget(protocol, cond.values(model), at_h=cond.assay_time_h or tc.end_time_h)
+              for cond in spec.conditions}  # at each condition's last time point, as the summary's other columns
+    summary = summarise_timecourse(table, budget)
     summary.attrs["footer"] = "\n".join(delivery_notes(model, spec.conditions))
     files = [write_table(table, folder / "timecourse.csv"),
              write_table(summary, folder / "summary.csv"),
@@ -122,10 +122,10 @@ def _run_dose_response(spec: ExperimentSpec, model, folder: Path, quick: bool) -
     dr = spec.dose_response
     control, refs = default_references(spec.conditions, dr.control)  # names checked before any run
     refs.update(dr.references)
+    for cond in spec.conditions:  # every name of every condition, before any run
+        cond.values(model)
     added, alone = intervention_alone(spec.conditions)  # each intervention also without EVs (EV-specific reversal)
     conditions = list(spec.conditions) + added
-    for cond in conditions:  # every name of every condition, before any run
-        cond.values(model)
     drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
     doses = dr.doses or dose_grid(drug, 6 if quick else dr.n_doses, dr.min_dose, dr.max_dose)
     if quick and dr.doses:
@@ -157,7 +157,6 @@ def _run_dose_response(spec: ExperimentSpec, model, folder: Path, quick: bool) -
                       "fraction_reversed", "fraction_reversed_specific", "status"]].copy()
     summary.attrs["footer"] = "\n".join(notes)
     return ExperimentResult(folder, files, table, summary)
-
 
 
 class _progress:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1
 STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (protein 46 h, lncRNA; DESIGN.md 2.7)
 TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)
 STEADY_TOLERANCE = 1e-4  # relative change over the last 10% of the steady-state run that counts as converged
+CACHED_STATES = 256  # steady states and pretreatments kept per engine (a dose grid or a screen reuses few)
 
 
 def without_treatment(values: dict[str, float]) -> dict[str, float]:
@@ -56,6 +58,17 @@ def _clean(state: dict[str, float]) -> dict[str, float]:
 
 def _drug_free(values: dict[str, float]) -> dict[str, float]:
     return {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
+
+
+class _Recent(OrderedDict):
+    """A dict that keeps the ``CACHED_STATES`` most recently stored states: a sweep over continuous factors makes a
+    new steady state and pretreatment per point, which an unbounded cache would keep for ever."""
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > CACHED_STATES:
+            self.popitem(last=False)
 
 
 def _key(values: dict[str, float]) -> tuple:
@@ -81,8 +94,8 @@ class AssayProtocol:
         self.engine = engine
         self.pretreatment_h = float(pretreatment_h)
         self.steady_state_h = float(steady_state_h)
-        self._steady = engine.cache.setdefault("steady_cells", {})  # shared by every protocol on this engine
-        self._pretreated = engine.cache.setdefault("pretreated", {})
+        self._steady = engine.cache.setdefault("steady_cells", _Recent())  # shared by every protocol on this engine
+        self._pretreated = engine.cache.setdefault("pretreated", _Recent())
         self.population = [s for s in POPULATION_SPECIES if s in engine.species]
 
     def steady_cells(self, values: dict[str, float]) -> dict[str, float]:

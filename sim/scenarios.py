@@ -8,10 +8,7 @@ import math
 from pathlib import Path
 
 from sim.errors import TableError, closest
-from sim.textfiles import read_toml, toml_line
-
-PLACEHOLDERS = {"na", "n/a", "nan", "none", "null", "-", "--", "?", "??", "todo", "tbd", "tba", "unknown", "xxx"}
-
+from sim.textfiles import PLACEHOLDERS, read_toml, toml_line
 
 def read_scenarios(path: Path) -> dict:
     """The presets of ``path`` with ``base`` (the pairs every cell has) as one more entry, each preset checked."""
@@ -66,22 +63,26 @@ DELIVERY_REGIMES = ("published", "enriched")
 
 
 def check_delivery(path: Path, name: str, delivery) -> None:
-    """A preset's ``[<name>.delivery]`` table: positive copies per EV for both regimes, ``reachable``, the reported
-    fold with its source and the fold the enriched regime reaches (TableError naming the file, line and key
-    otherwise)."""
+    """A preset's ``[<name>.delivery]`` table: ``published`` copies per EV, the ``reported_fold`` with its
+    ``reported_source``, and, once ``python -m sim.calibrate delivery`` has found them, ``enriched`` copies per EV,
+    ``reachable`` and ``enriched_fold`` (a new preset starts without them). TableError naming the file, line and key
+    otherwise."""
     section = f"{name}.delivery"
     line = toml_line(path, section)
     where = f"{path}:{line}" if line else str(path)
     if not isinstance(delivery, dict):
-        raise TableError(f"{where}: scenario '{name}' needs a [{section}] table with published, enriched (copies per "
-                         f"EV), reachable, reported_fold and reported_source. Got {delivery!r}.")
-    for key in (*DELIVERY_REGIMES, "reported_fold", "enriched_fold"):
+        raise TableError(f"{where}: scenario '{name}' needs a [{section}] table with published (copies per EV), "
+                         f"reported_fold and reported_source; enriched, reachable and enriched_fold follow from "
+                         f"`python -m sim.calibrate delivery`. Got {delivery!r}.")
+    for key in ("published", "reported_fold", "enriched", "enriched_fold"):
         value = delivery.get(key)
+        if value is None and key in ("enriched", "enriched_fold"):
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             at = toml_line(path, section, key)
             raise TableError(f"{path}:{at or line}: [{section}] '{key}' must be a finite number > 0. Got {value!r}.")
-    if not isinstance(delivery.get("reachable"), bool):
-        raise TableError(f"{where}: [{section}] 'reachable' must be true or false. Got {delivery.get('reachable')!r}.")
+    if "reachable" in delivery and not isinstance(delivery["reachable"], bool):
+        raise TableError(f"{where}: [{section}] 'reachable' must be true or false. Got {delivery['reachable']!r}.")
     if not isinstance(delivery.get("reported_source"), str) or not delivery["reported_source"].strip():
         raise TableError(f"{where}: [{section}] 'reported_source' must say where the reported fold comes from.")
     unknown = set(delivery) - {*DELIVERY_REGIMES, "reachable", "reported_fold", "enriched_fold", "reported_source"}

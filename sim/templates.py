@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from sim.antimony_origins import _IDENT, Origin
+from sim.antimony_origins import IDENTIFIER, Origin
 from sim.errors import ModelBuildError
 from sim.textfiles import read_utf8
 
@@ -53,7 +53,7 @@ class ModuleTemplate:
                 at = f" at column {col.group(1)}" if col else ""
                 raise ModelBuildError(f"{self.path}:{lineno}: malformed placeholder{at} — expected $name or "
                                       f"${{name}} ($$ for a literal $).") from None
-            used = tuple((frozenset(_IDENT.findall(strings[k])), o) for k, o in (cells or {}).items()
+            used = tuple((frozenset(IDENTIFIER.findall(strings[k])), o) for k, o in (cells or {}).items()
                          if k in strings and re.search(r"\$(?:" + k + r"\b|\{" + k + r"\})", text))
             out.append(rendered)
             origins.extend([Origin(self.path, lineno, note, used)] * (rendered.count("\n") + 1))

@@ -6,6 +6,9 @@ import re
 import tomllib
 from pathlib import Path
 
+# cell values that stand in for documentation without being any (a unit, source or meaning of "NA" or "TODO")
+PLACEHOLDERS = {"na", "n/a", "nan", "none", "null", "-", "--", "?", "??", "todo", "tbd", "tba", "unknown", "xxx"}
+
 
 def read_utf8(path: Path, error: type[Exception], hint: str, prefix: str = "") -> str:
     """The text of a UTF-8 file; bytes that are not UTF-8 raise ``error`` naming the file, the byte and its offset,

@@ -95,7 +95,7 @@ def test_the_budget_reports_the_internalised_fraction(pdac_model):
     assert 0.05 < budget["ev_internalised_fraction"] < 0.2  # 48 h of uptake
     none = delivery_budget(protocol, sim.Condition(name="none").values(pdac_model))
     assert math.isnan(none["ev_internalised_fraction"]) and none["delivered_miR_3173_5p"] == 0.0
-    assert none["repression_miR_3173_5p_ACSL4"] == pytest.approx(1.0)
+    assert 1.0 <= none["repression_miR_3173_5p_ACSL4"] < 1.02  # its 100 endogenous copies: nearly nothing
 
 
 def test_chemo_induced_loading_changes_the_gastric_ddp_coculture_shift():
@@ -105,10 +105,14 @@ def test_chemo_induced_loading_changes_the_gastric_ddp_coculture_shift():
     assert "drug_potency" not in next(ln for ln in model.antimony.splitlines() if ln.startswith("chemo_loading :="))
     base = model_ic50(model, "DDP", pretreatment_h=48)
     cc = {"ev_mode": "coculture", "caf_ratio": 3.0}
+    shifts = {}
     for regime in ("published", "enriched"):
-        on, off = (model_ic50(model, "DDP", pretreatment_h=48, delivery=regime, chemo_loading=flag, **cc) / base
-                   for flag in (True, False))
-        assert math.log(on) > 1.2 * math.log(off) > 0, (regime, on, off)
+        shifts[regime] = [model_ic50(model, "DDP", pretreatment_h=48, delivery=regime, chemo_loading=flag, **cc)
+                          / base for flag in (True, False)]
+        on, off = shifts[regime]
+        assert on > off > 1, (regime, on, off)  # loading adds to the shift (root-found IC50s, exact to 1e-7)
+    on, off = shifts["enriched"]
+    assert on / off > 1.01  # measurable: > 1% of the IC50 in 3:1 co-culture (small, as co-culture delivers little)
     # a CAF that needs far more drug to load (EC50 1000x) loses the extra shift
     insensitive = model_ic50(model, "DDP", pretreatment_h=48, delivery="enriched", chemo_loading=True,
                              parameters={"caf_loading_ec50": 1e4}, **cc) / base
@@ -135,12 +139,27 @@ def test_budget_columns_are_in_every_result(tmp_path):
     coculture = [c for c in shifts.index if c.startswith("CAF-EV high")]
     assert all(shifts.loc[c, "delivered_miR_3173_5p"] > 0 for c in coculture)
     ceiling = model.defaults["mirna_max_repression"]
-    repression = shifts[[c for c in columns if c.startswith("repression_")]].to_numpy()
-    assert np.nanmax(repression) <= ceiling * (1 + 1e-6)
+    repression = shifts[[c for c in columns if c.startswith("repression_")]].to_numpy()  # miRNA sites only here
+    assert np.nanmax(repression) <= ceiling * (1 + 1e-6) and np.nanmin(repression) >= 1.0
     meta = json.loads((folder / "metadata.json").read_text())
     assert set(columns) <= set(meta["delivery_budget"]["control"])
     assert any("Chevillet" in line for line in meta["delivery_notes"])
     assert "Chevillet" in result.summary.attrs["footer"]
+    # sweeps (a point through the assay protocol), screens (each perturbation in each condition), time courses
+    nsclc = budget_columns(sim.build_model("nsclc_ddp"))
+    run_experiment("experiments/sweep_copies_per_ev.toml", tmp_path / "sweep", quick=True, workers=1, quiet=True)
+    sweep = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
+    assert set(nsclc) <= set(sweep.columns) and (sweep["delivered_miR_20a"] > 0).all()
+    run_experiment("experiments/screen_caf_side.toml", tmp_path / "screen", quick=True, workers=1, quiet=True)
+    screen = pd.read_csv(tmp_path / "screen" / "screen.csv")
+    assert set(columns) <= set(screen.columns)
+    wt = screen[screen["perturbation"] == "WT"].set_index("condition")
+    assert wt.loc["CAF co-culture 3:1", "delivered_miR_3173_5p"] > 0 == wt.loc["control", "delivered_miR_3173_5p"]
+    both = screen[(screen["perturbation"] == "RAB27A:KO & RAB27B:KO") & (screen["condition"] == "CAF co-culture 3:1")]
+    assert (both["delivered_miR_3173_5p"] == 0).all()  # no release without RAB27A/B: nothing delivered
+    run_experiment("experiments/pdac_gem_timecourse.toml", tmp_path / "tc", quick=True)
+    summary = pd.read_csv(tmp_path / "tc" / "summary.csv").set_index("condition")
+    assert set(columns) <= set(summary.columns) and summary.loc["EV addition 50 ug/mL", "delivered_miR_3173_5p"] > 0
 
 
 def test_copies_above_chevillets_average_are_named_with_their_factor(pdac_model):

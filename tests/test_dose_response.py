@@ -129,3 +129,36 @@ def test_gr_is_not_reported_when_the_control_does_not_grow(pdac_model):
     assert fits.loc["RSL3", "gr_status"] == "control_not_growing" and math.isnan(fits.loc["RSL3", "gr50"])
     assert fits.loc["control", "gr_status"] == "sigmoid"
     assert fits.loc["RSL3", "status"] == "ok"  # relative viability is still defined
+
+
+def test_intervention_alone_pairs_each_treatment_with_its_no_ev_twin():
+    from sim.analyses.dose_response import intervention_alone
+
+    conds = [C(name="control"), C(name="EV", ev_mode="coculture"),
+             C(name="EV + GW", ev_mode="coculture", interventions={"GW4869": 10}),
+             C(name="EV + GW 48 h", ev_mode="coculture", interventions={"GW4869": 10}, assay_time_h=48),
+             C(name="GW alone", interventions={"GW4869": 10}),
+             C(name="EV + anti-106b", ev_mode="addition",
+               interventions={"antagomir": {"dose": 50, "mirna": "miR-106b"}}),
+             C(name="EV, more copies", ev_mode="addition", parameters={"miR_106b_per_EV": 10.0})]
+    added, alone = intervention_alone(conds)
+    assert alone["EV + GW"] == "GW alone"  # an existing twin is used
+    assert [a.name for a in added] == ["GW4869 10 uM alone (no EVs)", "antagomir (miR-106b) 50 nM alone (no EVs)"]
+    assert alone["EV + GW 48 h"] == "GW4869 10 uM alone (no EVs)" and added[0].assay_time_h == 48  # same assay time
+    assert added[0].ev_mode == "none" and added[1].interventions == conds[5].interventions
+    assert "EV, more copies" not in alone  # copies per EV belong to the exposure: no 'alone' twin
+
+
+def test_fraction_reversed_specific_is_what_the_intervention_takes_back_beyond_its_effect_without_evs():
+    # closed form on made-up IC50s: control 1, EV 4 (shift log 4); the intervention alone halves the IC50 (0.5);
+    # with EVs it gives 1.0: it reverses log(4/1)/log 4 = 1 of the shift, but EV + I over I is 2, so it removes only
+    # 1 - log 2/log 4 = 0.5 of the EV effect specifically
+    fits = pd.DataFrame({"condition": ["control", "EV", "EV + I", "I alone"], "ic50_abs": [1.0, 4.0, 1.0, 0.5],
+                         "ic50_abs_se": [0.01] * 4, "ic50_report": ["1", "4", "1", "0.5"], "status": ["ok"] * 4})
+    table = shift_table(fits, "control", {"EV + I": "EV"}, alone={"EV + I": "I alone"}).set_index("condition")
+    assert table.loc["EV + I", "fraction_reversed"] == pytest.approx(1.0)
+    assert table.loc["EV + I", "fraction_reversed_specific"] == pytest.approx(0.5)
+    small = fits.assign(ic50_abs=[1.0, 1.01, 1.0, 0.5])  # a 1% shift: no fraction of it is given
+    row = shift_table(small, "control", {"EV + I": "EV"}, alone={"EV + I": "I alone"}).set_index("condition")
+    row = row.loc["EV + I"]
+    assert math.isnan(row["fraction_reversed"]) and "too small" in row["note"]

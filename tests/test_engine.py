@@ -62,3 +62,21 @@ def test_the_fast_model_equals_the_exported_one(pdac_model):
         ref = np.asarray(full.simulate(0, 72, 5, ["time", "N_cancer", "EV_med", "ACSL4", "miR_106b_RISC"]))
         np.testing.assert_allclose(fast, ref, rtol=1e-6, atol=1e-6)
     assert engine.rr["act_nsmase2"] == pytest.approx(1 - 0.9 * 1 / (1 + 3))  # GW4869 1 uM: Emax-Hill, EC50 3 uM
+
+
+def test_rules_that_can_change_during_a_run_are_not_frozen():
+    # a rule reading a parameter an event sets must stay a rule, or the fast model would keep its first value
+    import antimony
+    import roadrunner
+
+    from sim.engines.frozen import split_constant_rules
+
+    antimony.clearPreviousLoads()
+    antimony.loadAntimonyString("model toy\nspecies S; S = 1;\nJ: S -> ; r*S;\nk = 1; c = 2; r := 2*k; q := 3*c;\n"
+                                "at time > 1: k = 10;\nend")
+    sbml = antimony.getSBMLString("toy")
+    split = split_constant_rules(sbml)
+    assert split.constant == ["q"] and split.inputs == {"c": ["q"]}
+    fast, full = (np.asarray(roadrunner.RoadRunner(s).simulate(0, 2, 3)) for s in (split.fast_sbml, sbml))
+    np.testing.assert_allclose(fast, full, rtol=1e-6, atol=1e-12)  # S falls ~e^-20 after the event in both
+    assert roadrunner.RoadRunner(split.fast_sbml)["q"] == 6.0  # a frozen rule keeps its value at the defaults

@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim.catalogue import MODELS_DIR, load_catalogue
-from sim.errors import ModelBuildError, TableError, UnknownNameError
+from sim.errors import InvalidValueError, ModelBuildError, TableError, UnknownNameError
 
 SCENARIO = "nsclc_ddp"  # ev_cargo = ["miR-20a>PTEN"]
 
@@ -289,3 +289,36 @@ def test_scenario_override_without_unit_and_with_unknown_parameter(models):
                                                rf"{re.escape(str(presets))}:{line} \(scenario 'nsclc_ddp' overrides"
                                                rf"\[0\]\)\. Did you mean 'k_escape'\?"):
         build(models)
+
+
+def test_delivery_regimes_are_checked_with_file_line_and_key(models):
+    presets = models / "scenarios.toml"
+    text = presets.read_text()
+    start = text.index("[nsclc_ddp.delivery]")
+    old = next(ln for ln in text[start:].splitlines() if ln.startswith("published = "))
+    line = text[:text.index(old, start)].count("\n") + 1
+    presets.write_text(text[:start] + text[start:].replace(old, "published = -1.0", 1))
+    with pytest.raises(TableError, match=rf"scenarios\.toml:{line}: \[nsclc_ddp\.delivery\] 'published' must be a "
+                                         rf"finite number > 0\. Got -1\.0\."):
+        load_catalogue(models)
+    presets.write_text(text[:start] + text[start:].replace(old, old + "\nenrichd = 3.0", 1))
+    with pytest.raises(TableError, match=r"\[nsclc_ddp\.delivery\] has unknown keys enrichd; expected published, "
+                                         r"enriched, reachable, reported_fold, enriched_fold, reported_source\."):
+        load_catalogue(models)
+    # a new preset starts with published copies and the reported fold; the enriched regime comes from calibration
+    bare = "\n".join(ln for ln in text[start:].splitlines()[:8] if not ln.startswith(("enriched", "reachable")))
+    presets.write_text(text[:start] + text[start:].replace("\n".join(text[start:].splitlines()[:8]), bare, 1))
+    model = build(models)
+    with pytest.raises(InvalidValueError, match=r"scenario 'nsclc_ddp' has no 'enriched' delivery regime yet; "
+                                                     r"run `python -m sim\.calibrate delivery nsclc_ddp`"):
+        sim.Condition(name="e", delivery="enriched").values(model)
+
+
+def test_a_regime_needs_a_preset_and_drop_cargo_names_a_delivered_pair():
+    custom = sim.build_model(None, ev_cargo=["miR-20a>PTEN"])
+    with pytest.raises(InvalidValueError, match=r"condition 'e': 'delivery' = 'enriched' needs a scenario preset "
+                                                     r"with a \[<preset>\.delivery\] table; model 'custom' has none"):
+        sim.Condition(name="e", delivery="enriched").values(custom)
+    with pytest.raises(UnknownNameError, match=r"Unknown delivered cargo pair 'miR-20a>PTNE' in scenario 'nsclc_ddp' "
+                                               r"drop_cargo\. Did you mean 'miR-20a>PTEN'\?"):
+        sim.build_model("nsclc_ddp", drop_cargo=["miR-20a>PTNE"])

@@ -11,12 +11,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_model_file_travels_in_the_wheel():
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert setuptools["package-dir"]["sim._models"] == "models" and "sim._models" in setuptools["packages"]
-    patterns = setuptools["package-data"]["sim._models"]
-    files = [p.relative_to(ROOT / "models").as_posix() for p in (ROOT / "models").rglob("*") if p.is_file()]
-    assert files
-    missing = [f for f in files if not any(fnmatch.fnmatch(f, pattern) and f.count("/") == pattern.count("/")
-                                           for pattern in patterns)]
-    assert missing == [], f"model files the wheel would leave out: {missing}"
+    for package, folder in (("sim._models", "models"), ("sim._experiments", "experiments")):
+        patterns = setuptools["package-data"][package]
+        files = [p.relative_to(ROOT / folder).as_posix() for p in (ROOT / folder).rglob("*") if p.is_file()]
+        assert files
+        missing = [f for f in files if not any(fnmatch.fnmatch(f, pattern) and f.count("/") == pattern.count("/")
+                                               for pattern in patterns)]
+        assert missing == [], f"{folder} files the wheel would leave out: {missing}"
+    # every package of the source tree is listed (an explicit list must not forget a new subpackage)
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "sim").rglob("__init__.py")}
+    assert found <= set(setuptools["packages"]), found - set(setuptools["packages"])
 
 
 def test_the_package_finds_its_models_from_any_directory(tmp_path, monkeypatch):

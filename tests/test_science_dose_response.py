@@ -3,7 +3,9 @@
 Mechanism tests only: directions (CAF-EVs raise the IC50, sensitising cargo lowers it), specificity (what an
 intervention takes back beyond its effect without EVs, ``fraction_reversed_specific``; a P-gp inhibitor acts on
 P-gp substrates only) and bounds (GW4869 reverses part, never all). None of them checks a magnitude that was
-calibrated: those are in tests/test_calibration_regression.py.
+calibrated: those are in tests/test_calibration_regression.py. "Clearly positive" is > 0.1 and "near zero" is
+|x| < 0.1 of the shift: the IC50s come from 4PL fits of noise-free curves whose fold errors are < 1%, so a tenth of a
+>= 5% shift is far outside them.
 
 "CAF-EV" is 50 ug/mL of CAF-EVs added before a 48-h pretreatment and 72 h of drug (the seed papers' exosome
 protocol, sim.protocol), in each preset's two delivery regimes ("published": copies per EV inside the published
@@ -107,7 +109,7 @@ def test_gw4869_reversal_in_coculture_is_monotone_partial_and_saturating():
     assert all(b > a for a, b in zip(frac, frac[1:])), frac
     steps = [b - a for a, b in zip(frac[1:], frac[2:])]
     assert steps[-1] < steps[0]  # diminishing returns per dose step
-    assert 0 < frac[-1] < 0.6
+    assert 0 < frac[-1] < 1  # partial even at 40 uM
     # GW4869 does nothing to cells without CAFs, so all it takes back is EV-specific
     specific = table.loc[[f"GW {d}" for d in doses], "fraction_reversed_specific"].to_numpy()
     assert specific == pytest.approx(frac, abs=1e-9)
@@ -136,7 +138,7 @@ def test_ly294002_is_a_general_sensitiser_where_the_evs_do_not_act_through_pi3k(
     for regime in REGIMES:
         row = pdac.loc[f"CAF-EV + LY294002 {regime}"]
         assert row["fraction_reversed"] > 0.5 and abs(row["fraction_reversed_specific"]) < 0.1, (regime, row)
-        assert nsclc.loc[f"CAF-EV + LY294002 {regime}", "fraction_reversed_specific"] > 0.3
+        assert nsclc.loc[f"CAF-EV + LY294002 {regime}", "fraction_reversed_specific"] > 0.1
 
 
 @pytest.mark.parametrize("preset", ["pdac_gem", "gastric_ddp", "prostate_dtx"])
@@ -146,7 +148,7 @@ def test_ferroptosis_inducers_take_back_the_ferroptosis_cargo_specifically(prese
     t = shifts(preset)
     for regime in REGIMES:
         for drug in ("erastin", "RSL3"):
-            assert t.loc[f"CAF-EV + {drug} {regime}", "fraction_reversed_specific"] > 0.3, (regime, drug)
+            assert t.loc[f"CAF-EV + {drug} {regime}", "fraction_reversed_specific"] > 0.1, (regime, drug)
 
 
 @pytest.mark.parametrize("preset", ["bladder_gem", "bladder_ddp"])
@@ -154,7 +156,7 @@ def test_stattic_takes_back_the_stat3_cargo_specifically(preset):
     # [59] miR-146a-5p/ARID1A/SOCS1 switches STAT3 on; Stattic (003 [86]) blocks it
     t = shifts(preset)
     for regime in REGIMES:
-        assert t.loc[f"CAF-EV + Stattic {regime}", "fraction_reversed_specific"] > 0.2, regime
+        assert t.loc[f"CAF-EV + Stattic {regime}", "fraction_reversed_specific"] > 0.1, regime
 
 
 def test_a_pgp_inhibitor_takes_back_the_pgp_effect_and_ly294002_does_not():
@@ -164,17 +166,23 @@ def test_a_pgp_inhibitor_takes_back_the_pgp_effect_and_ly294002_does_not():
     t = shifts("ovarian_ptx_pgp")
     for regime in REGIMES:
         for inhibitor in ("tariquidar", "verapamil"):
-            assert t.loc[f"CAF-EV + {inhibitor} {regime}", "fraction_reversed_specific"] > 0.2, (regime, inhibitor)
+            assert t.loc[f"CAF-EV + {inhibitor} {regime}", "fraction_reversed_specific"] > 0.1, (regime, inhibitor)
         assert abs(t.loc[f"CAF-EV + LY294002 {regime}", "fraction_reversed_specific"]) < 0.1, regime
 
 
-@pytest.mark.parametrize("preset", [p for p, (_, target) in PRESETS.items() if target])
+@pytest.mark.parametrize("preset", [p for p, (_, target) in PRESETS.items() if target and p in RESISTANCE])
 def test_knocking_out_the_cargo_target_mimics_the_cargo(preset):
-    # e.g. ACSL4 knockout raises the GEM IC50 without EVs, as miR-3173-5p does ([43]); for the sensitising
-    # DACT3-AS1 [68], SIRT1 (which its sponging frees) knocked out raises the IC50, the opposite of the cargo
+    # e.g. ACSL4 knockout raises the GEM IC50 without EVs, as miR-3173-5p does by repressing it ([43])
     t = shifts(preset)
     target = PRESETS[preset][1]
-    assert t.loc[f"{target} KO", "ic50_fold"] > 1.1
+    assert t.loc[f"{target} KO", "ic50_fold"] > 1.05
+
+
+def test_knocking_out_what_a_sensitising_sponge_frees_acts_against_it():
+    # DACT3-AS1 [68] sponges miR-181a-5p and so frees SIRT1 (ferroptosis): the cargo lowers the IC50, and SIRT1
+    # knocked out raises it, the opposite direction, as the cargo's action through SIRT1 requires
+    t = shifts("gastric_oxa_dact3")
+    assert t.loc["SIRT1 KO", "ic50_fold"] > 1.05 and t.loc["CAF-EV enriched", "ic50_fold"] < 1
 
 
 def _ic50_fold(model, drug, cond_kwargs):

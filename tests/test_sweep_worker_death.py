@@ -91,3 +91,20 @@ def test_dask_killed_worker_loses_only_the_poisonous_point(tmp_path):
     assert failed["x"].tolist() == [7.0] and failed["message"].iloc[0].startswith("WorkerDied")
     assert (table["status"] == "ok").sum() == len(POINTS) - 1 and table.attrs["rerun_chunks"] >= 1
     _parts_are_disjoint(tmp_path)
+
+
+def _double(x):
+    return 2 * x
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_the_end_with_parent_initializer_works_with_every_start_method(method):
+    # the initializer ties a worker to whoever forked it (the sweep, or the fork server), never to a pid it was given:
+    # under 'forkserver' or 'spawn' (Python 3.14's default on Linux is forkserver) the workers still run
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from sim.sweep.runner import _end_with_parent
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context(method), initializer=_end_with_parent) as pool:
+        assert list(pool.map(_double, range(4))) == [0, 2, 4, 6]

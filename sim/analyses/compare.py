@@ -16,12 +16,12 @@ import math
 import pandas as pd
 
 from sim.analyses.boolean import cafev_network, death_probability
-from sim.analyses.dose_response import fit_curves, run_dose_response
+from sim.analyses.dose_response import MIN_SHIFT_TO_REVERSE, fit_curves, run_dose_response
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 
-ODE_TOLERANCE = 1.02  # as sim.analyses.dose_response.MIN_SHIFT_TO_REVERSE
+ODE_TOLERANCE = MIN_SHIFT_TO_REVERSE  # an ODE fold change below 2% counts as none
 BOOLEAN_TOLERANCE = 0.02
 
 

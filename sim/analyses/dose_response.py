@@ -160,7 +160,7 @@ def _treatment(c: Condition) -> tuple:
     doses = tuple(sorted((k, (v.dose, v.mirna) if isinstance(v, InterventionDose) else (float(v), None))
                          for k, v in c.interventions.items()))
     return (doses, tuple(sorted(c.knockouts)), tuple(sorted(c.knockdowns.items())),
-            tuple(sorted(c.overexpression.items())), tuple(sorted(c.parameters.items())), c.drug)
+            tuple(sorted(c.overexpression.items())), tuple(sorted(c.parameters.items())), c.drug, c.assay_time_h)
 
 
 def _alone_name(c: Condition) -> str:
@@ -177,8 +177,9 @@ def _alone_name(c: Condition) -> str:
 
 
 def intervention_alone(conditions: Sequence[Condition]) -> tuple[list[Condition], dict]:
-    """For every condition that adds an intervention (or perturbation) to an EV exposure, the same treatment without
-    EVs, which tells what the intervention takes back specifically from what it does to any cell.
+    """For every condition that adds an intervention (or a gene perturbation) to an EV exposure, the same treatment
+    (with the same parameters, drug and assay time) without EVs, which tells what the intervention takes back
+    specifically from what it does to any cell.
 
     Returns
     -------
@@ -191,8 +192,8 @@ def intervention_alone(conditions: Sequence[Condition]) -> tuple[list[Condition]
     names = {c.name for c in conditions}
     added, alone = [], {}
     for c in conditions:
-        if c.ev_mode == "none" or _is_plain(c):
-            continue
+        if c.ev_mode == "none" or not (c.interventions or c.knockouts or c.knockdowns or c.overexpression):
+            continue  # a parameter change alone (e.g. copies per EV) is part of the exposure, not a treatment
         key = _treatment(c)
         if key not in by_treatment:
             name = _alone_name(c)
@@ -252,7 +253,8 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
     beyond control. It counts any sensitisation; ``fraction_reversed_specific`` (with ``alone``, the same
     intervention without EVs) counts only what the intervention takes back beyond its effect on cells without EVs:
     1 - log(IC50_cond/IC50_alone)/log(IC50_ref/IC50_control) (0 = a general sensitiser, 1 = it removes the whole EV
-    effect). Both are left blank when the reference's shift is below ``MIN_SHIFT_TO_REVERSE`` (a fraction of a
+    effect, > 1 = it sensitises EV-exposed cells more than unexposed ones, < 0 = the EVs matter more with it).
+    Both are left blank when the reference's shift is below ``MIN_SHIFT_TO_REVERSE`` (a fraction of a
     shift of a few percent is noise of the fits), and shifts involving an IC50 outside the doses, with the reason in
     ``note``. Delivery-budget columns of ``fits`` (:mod:`sim.budget`) are carried over.
     """

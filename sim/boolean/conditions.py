@@ -6,8 +6,8 @@ drug (``Drug``, ``Pgp_substrate`` from drugs.tsv) and each intervention. Knockou
 0/1. Partial effects cannot be written as logic, so a condition is a *mixture* of fixed-node settings: an
 intervention at dose d is effective in a fraction e(d) of cells (its Emax-Hill effect, interventions.tsv), a
 knockdown to f leaves a fraction f of cells untouched; GW4869 only hits the nSMase2 share of CAF EV release
-(sec_nsmase2 / (sec_nsmase2 + sec_escrt + sec_asm), parameters.tsv). Each setting is analysed and the outcomes are averaged
-with these weights (Boolean mixtures as in PROFILE/PhysiBoSS-Drugs, Béal et al. 2019; Ponce-de-Leon et al. 2023).
+(sec_nsmase2 / (sec_nsmase2 + sec_escrt + sec_asm), parameters.tsv). Each setting is analysed and the outcomes
+are averaged with these weights (Boolean mixtures as in PROFILE/PhysiBoSS-Drugs, Béal et al. 2019; Ponce-de-Leon et al. 2023).
 """
 from __future__ import annotations
 

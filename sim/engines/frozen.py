@@ -13,7 +13,9 @@ returns two SBML documents:
 
 Both come from the model's own SBML; nothing is parsed or evaluated outside libsbml and libroadrunner. The model a
 user exports (``BuiltModel.sbml``) keeps every rule; the fast model gives the same trajectories to the solver's
-tolerance (tests/test_engine.py).
+tolerance (tests/test_engine.py), and holds each frozen rule's value at the model's own parameter values. A rule
+stays a rule when it reads a species, time, another such rule, a parameter set by an event or by an initial
+assignment, or when it sets a compartment or a species.
 """
 from __future__ import annotations
 
@@ -53,10 +55,18 @@ def split_constant_rules(sbml: str) -> SplitModel:
 
     doc = libsbml.readSBMLFromString(sbml)
     model = doc.getModel()
+    parameters = {model.getParameter(i).getId() for i in range(model.getNumParameters())}
     dynamic = {model.getSpecies(i).getId() for i in range(model.getNumSpecies())} | {"time"}
     rules = [model.getRule(i) for i in range(model.getNumRules())]
     reads = {r.getVariable(): _names(r.getMath()) for r in rules if r.isAssignment()}
     dynamic |= {r.getVariable() for r in rules if not r.isAssignment()}  # rate or algebraic rules change in time
+    dynamic |= {v for v in reads if v not in parameters}  # a rule on a compartment or species stays a rule
+    for i in range(model.getNumEvents()):  # what an event sets changes during a run
+        event = model.getEvent(i)
+        dynamic |= {event.getEventAssignment(j).getVariable() for j in range(event.getNumEventAssignments())}
+    # a parameter given by an initial assignment is not re-evaluated when its inputs change between runs
+    dynamic |= {model.getInitialAssignment(i).getSymbol() for i in range(model.getNumInitialAssignments())
+                if model.getInitialAssignment(i).getSymbol() in parameters}
     changed = True
     while changed:
         changed = False
@@ -67,7 +77,6 @@ def split_constant_rules(sbml: str) -> SplitModel:
     constant = [var for var in reads if var not in dynamic]
     if not constant:
         return SplitModel(sbml, None, [])
-    parameters = {model.getParameter(i).getId() for i in range(model.getNumParameters())}
     depends: dict[str, set] = {}
     for var in constant:  # the parameters each constant rule reads, through other constant rules
         seen, todo = set(), [var]
@@ -95,12 +104,16 @@ def split_constant_rules(sbml: str) -> SplitModel:
             rules_model.removeRule(i)
             if rules_model.getParameter(var) is not None:  # no longer set by a rule: needs a value of its own
                 rules_model.getParameter(var).setValue(0.0)
+    writer = libsbml.SBMLWriter()
+    rules_sbml = writer.writeSBMLToString(rules_doc)
+    import roadrunner
+
+    defaults = roadrunner.RoadRunner(rules_sbml)  # the rules' values at the model's own parameter values
     for var in constant:  # in the fast model a constant rule becomes a parameter the engine sets
         model.removeRuleByVariable(var)
         model.getParameter(var).setConstant(True)
-        model.getParameter(var).setValue(0.0)
-    writer = libsbml.SBMLWriter()
-    return SplitModel(writer.writeSBMLToString(doc), writer.writeSBMLToString(rules_doc), constant,
+        model.getParameter(var).setValue(float(defaults[var]))
+    return SplitModel(writer.writeSBMLToString(doc), rules_sbml, constant,
                       {name: sorted(rules) for name, rules in depends.items()})
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.budget import BUDGET_PREFIXES
+from sim.budget import BUDGET_PREFIXES, budget_columns
 from sim.conditions import Condition
 from sim.errors import SimulationError
 from sim.screen.perturbations import apply, parse
@@ -96,7 +96,8 @@ class OdeScreenPoint:
                 "cells_start": float(values.get("seeding_density", model.defaults["seeding_density"])),
                 "fit_status": "no_steady_state", "gr_status": "not_fitted",
                 "note": f"untreated genotype has no steady state ({reason.split('(')[-1].rstrip(').')}); read as "
-                        f"induced in wild-type cells at the start of the pretreatment"}
+                        f"induced in wild-type cells at the start of the pretreatment",
+                **dict.fromkeys(budget_columns(model), math.nan)}  # no steady cells: no budget to report
 
 
 @dataclass

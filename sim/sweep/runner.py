@@ -102,15 +102,19 @@ class _RecordingContext:
         return ", ".join(_describe(c) for c in sorted(set(dead))) or "cause unknown"
 
 
-def _end_with_parent(parent: int) -> None:
+def _end_with_parent() -> None:
     """Worker initializer: the worker is ended (SIGTERM) when the process that started it dies, even by SIGKILL, so
-    a killed sweep leaves no worker behind (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op)."""
+    a killed sweep leaves no worker behind (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op). The parent is whoever
+    forked the worker: the sweep itself under 'fork', the fork server under 'forkserver' (which ends with the sweep)."""
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)
@@ -151,8 +155,8 @@ def _run_in_pools(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], 
     queue, deaths, given_up = deque(chunks), {}, []
     while queue:
         context, lost, broken = _RecordingContext(), [], False
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_end_with_parent,
-                                 initargs=(os.getpid(),)) as pool, _stop_on_interrupt(context):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_end_with_parent) as pool, _stop_on_interrupt(context):
             running = {}
             while (queue and not broken) or running:
                 while queue and not broken and len(running) < in_flight:
