@@ -34,6 +34,11 @@ PUBLISHED_RNA_COPIES = (0.001, 1.0)  # copies of one RNA cargo per EV (Chevillet
 BUDGET_PREFIXES = ("delivered_", "loaded_", "repression_", "ev_internalised_fraction")
 
 
+def budget_part(row) -> dict:
+    """The budget entries of a table row, a Series or a dict (keys starting with :data:`BUDGET_PREFIXES`)."""
+    return {k: row[k] for k in row.keys() if k.startswith(BUDGET_PREFIXES)}
+
+
 def _no_ev(values: dict[str, float]) -> dict[str, float]:
     return {**values, "caf_density": 0.0, "ev_added_ug": 0.0}
 
@@ -56,12 +61,11 @@ def _site_repression(model, state: dict[str, float], value, site: str, target: s
     """Fold by which ``site`` (a miRNA's site on ``target``) lowers the target's protein at its occupancy, the
     target's other sites held as they are: the steady-state protein with the site empty over that with it as held
     (gene.ant, mirna_site.ant; the division rate of drug-free cells at the state's cell count)."""
-    sites = [f"{model_id(it.cargo)}_{target}_cx" for it in model.interactions
-             if it.effect == "repress" and it.target == target]
+    sites = [cx for (_, rna), cx in model.complexes.items() if rna == target]
     mrna = state.get(f"{target}_mRNA", 0.0) + value("site_epsilon")
     ceiling, share = value("mirna_max_repression"), value("mirna_mrna_share")
     decay_gain, translation_gain = ceiling ** share - 1, ceiling ** (share - 1) - 1
-    occupancy = {s: state.get(s, 0.0) / mrna for s in dict.fromkeys(sites)}
+    occupancy = {s: state.get(s, 0.0) / mrna for s in sites}
     others = math.prod(1 + decay_gain * o for s, o in occupancy.items() if s != site)
     k = value("k_mrna_deg")
     cells = state.get("N_cancer", value("seeding_density"))
@@ -109,11 +113,11 @@ def delivery_budget(protocol, values: dict[str, float], at_h: float | None = Non
         if c in model.loaded:
             out[f"loaded_{c}"] = float(sum(state.get(s, 0.0) for s in model.loaded[c]))
         if it.effect == "repress":
-            out[key] = _site_repression(model, state, value, f"{c}_{it.target}_cx", it.target)
+            out[key] = _site_repression(model, state, value, model.complexes[(c, it.target)], it.target)
         elif it.effect == "sponge":
             m = model.mirnas[it.target]
             loaded = sum(state.get(s, 0.0) for s in model.loaded[m])
-            held = state.get(f"{m}_{c}_cx", 0.0)
+            held = state.get(model.complexes[(m, c)], 0.0)
             out[key] = loaded / (loaded - held) if loaded > held else math.nan
         else:  # protein or activating cargo: the target's level against the same condition without EVs
             reference = reference or state_of(_no_ev(values))

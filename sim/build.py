@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from sim.antimony_origins import _ANTIMONY_WORDS, _IDENT, Origin, _file_origins, _lint, _missing_symbols
-from sim.built_model import BuiltModel, Interaction
+from sim.built_model import BuiltModel, Interaction, delivered_cargo
 from sim.catalogue import Catalogue, load_catalogue, model_id
 from sim.textfiles import toml_line
 from sim.errors import ModelBuildError, UnknownNameError
@@ -73,8 +73,8 @@ def assemble_antimony(cat: Catalogue, interactions: list[Interaction], modules=P
 
 def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
               genes: list[str] | None = None) -> tuple[str, list, dict, dict]:
-    """:func:`assemble_antimony`, also returning one :class:`Origin` per line of the body and, per miRNA id, the
-    species that hold its Ago-loaded copies (its free RISC, sites and complexes)."""
+    """:func:`assemble_antimony`, also returning one :class:`Origin` per line of the body and the complex species of
+    each loaded miRNA with an RNA it holds (``(miRNA id, RNA) -> complex``; a target site's RNA is its gene)."""
     parts, generated = [], {}  # parts: (text, origins)
     for module in modules:
         path = cat.root / "ode" / f"{module}.ant"
@@ -175,13 +175,9 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
             escape = (esc_prot.render(note, c=c, dest=it.target) if it.effect == "carry"
                       else esc_rna.render(note, c=c, dest=c))
             parts.append(cargo_t.render(note, c=c, escape=escape))
-    loaded = {m: [f"{m}_RISC"] for m in mirnas.values()}  # where each miRNA's Ago-loaded copies are
-    for m, _, cx, _, _ in bindings:
-        loaded[m].append(cx)
-    for gene_sites in sites.values():
-        for m, cx, _ in gene_sites:
-            loaded[m].append(cx)
-    return "\n".join(t for t, _ in parts), [o for _, origins in parts for o in origins], generated, mirnas, loaded
+    complexes = {(m, rna): cx for m, rna, cx, _, _ in bindings}  # (miRNA id, RNA it holds) -> complex species
+    complexes.update({(m, gene): cx for gene, gene_sites in sites.items() for m, cx, _ in gene_sites})
+    return "\n".join(t for t, _ in parts), [o for _, origins in parts for o in origins], generated, mirnas, complexes
 
 
 def _intervention_block(cat: Catalogue, body: str, mirnas: dict, strict: bool = True) -> tuple[str, dict, list]:
@@ -233,11 +229,6 @@ def _intervention_block(cat: Catalogue, body: str, mirnas: dict, strict: bool = 
         lines.append(f"{slot} := {'*'.join(f'(1 - {e})' for e in terms)};" if terms else f"{slot} := 1;")
         origins.append(Origin(path, None, f"generated: activity slot '{slot}'"))
     return "\n".join(lines), generated, origins
-
-
-def delivered_cargo(interactions) -> list[str]:
-    """Model ids of the cargo the EVs carry (each once, in the order of the pairs)."""
-    return list(dict.fromkeys(model_id(it.cargo) for it in interactions if it.delivered))
 
 
 def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None = None,
@@ -297,7 +288,7 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     present = [k for k in dict.fromkeys(present) if k not in delivered]  # a delivered pair is also in the cell
     interactions = (_interactions(cat, delivered, True, f"scenario '{scenario}' ev_cargo" if scenario else "ev_cargo")
                     + _interactions(cat, present, False, f"scenario '{scenario}' cellular" if scenario else "cellular"))
-    body, body_origins, generated, mirnas, loaded = _assemble(cat, interactions, modules, genes)
+    body, body_origins, generated, mirnas, complexes = _assemble(cat, interactions, modules, genes)
     block, gen_int, block_origins = _intervention_block(cat, body, mirnas, strict=set(modules) >= set(PROCESS_MODULES))
     generated.update(gen_int)
     full = body + "\n" + block
@@ -361,6 +352,6 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
                + (value_origins or [generated_text]) + [generated_text, generated_text])
     model = BuiltModel(title, text, defaults, docs, interactions, mirnas, preset.get("drug"), dict(preset),
                        origins if len(origins) == text.count("\n") + 1 else [],
-                       {m: tuple(species) for m, species in loaded.items()})
+                       complexes)
     model.sbml  # noqa: B018 -- Antimony checks the text now, so a malformed module fails at build, named
     return model

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from sim.antimony_origins import _ANTIMONY_WORDS, Origin
+from sim.catalogue import model_id
 from sim.errors import ModelBuildError
 
 if TYPE_CHECKING:
@@ -48,6 +49,11 @@ class Interaction:
         return f"{self.location(cat)} (row '{self.key}'{more})"
 
 
+def delivered_cargo(interactions) -> list[str]:
+    """Model ids of the cargo the EVs carry (each once, in the order of the pairs)."""
+    return list(dict.fromkeys(model_id(it.cargo) for it in interactions if it.delivered))
+
+
 @dataclass
 class BuiltModel:
     """A model assembled for one scenario: Antimony text, SBML, parameter defaults and their documentation.
@@ -70,8 +76,9 @@ class BuiltModel:
         The scenario's drug code.
     preset : dict
         The scenario preset (scenarios.toml), including its ``delivery`` regimes.
-    loaded : dict
-        miRNA id -> the species that hold its Ago-loaded copies (free RISC, target sites, complexes).
+    complexes : dict
+        ``(miRNA id, RNA) -> complex``: each species holding a loaded miRNA on an RNA (a target site's RNA is its
+        gene; background sites, sponges and lncRNAs by their species).
     """
 
     name: str
@@ -83,7 +90,18 @@ class BuiltModel:
     drug: str | None = None
     preset: dict = field(default_factory=dict)
     origins: list = field(default_factory=list, repr=False, compare=False)  # one Origin per line of ``antimony``
-    loaded: dict = field(default_factory=dict)  # miRNA id -> species holding its Ago-loaded copies (RISC, complexes)
+    complexes: dict = field(default_factory=dict)  # (miRNA id, RNA it holds) -> complex species
+
+    @property
+    def loaded(self) -> dict:
+        """miRNA id -> the species that hold its Ago-loaded copies: its free RISC and its complexes."""
+        return {m: (f"{m}_RISC", *(cx for (held_by, _), cx in self.complexes.items() if held_by == m))
+                for m in self.mirnas.values()}
+
+    @property
+    def delivered_cargo(self) -> list[str]:
+        """Model ids of the cargo the EVs carry (each once, in the order of the pairs)."""
+        return delivered_cargo(self.interactions)
 
     @cached_property
     def sbml(self) -> str:

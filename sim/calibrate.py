@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
 from sim.budget import CHEVILLET_COPIES_PER_EV
-from sim.build import build_model, delivered_cargo
+from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.engines.ode import engine_for
@@ -75,7 +75,7 @@ def calibrated_potencies(scenario: str = "pdac_gem") -> dict[str, float]:
 
 def delivery_fold(model, copies_per_ev: float) -> float:
     """IC50 fold of 50 ug/mL of CAF-EVs carrying ``copies_per_ev`` of every cargo of ``model`` (48 h + 72 h)."""
-    copies = {f"{c}_per_EV": float(copies_per_ev) for c in delivered_cargo(model.interactions)}
+    copies = {f"{c}_per_EV": float(copies_per_ev) for c in model.delivered_cargo}
     drug = model.drug
     with_ev = model_ic50(model, drug, pretreatment_h=CALIBRATION_PRETREATMENT_H, parameters=copies,
                          **CALIBRATION_EXPOSURE)

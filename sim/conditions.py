@@ -180,9 +180,7 @@ class Condition(BaseModel):
                 raise InvalidValueError(f"{where}: scenario '{model.name}' has no '{self.delivery}' delivery regime "
                                         f"yet; run `python -m sim.calibrate delivery {model.name}` and put its "
                                         f"values in [{model.name}.delivery] of models/scenarios.toml.")
-            from sim.build import delivered_cargo
-
-            for c in delivered_cargo(model.interactions):
+            for c in model.delivered_cargo:
                 out[f"{c}_per_EV"] = float(regimes[self.delivery])
 
         mirna_ids = model.mirnas

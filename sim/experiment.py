@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analyses.timecourse import default_readouts, plot_timecourse, simulate
-from sim.budget import BUDGET_PREFIXES, delivery_notes
+from sim.budget import budget_part, delivery_budget, delivery_notes
 from sim.build import build_model
 from sim.engines.ode import engine_for
+from sim.protocol import AssayProtocol
 from sim.results import RESULTS_DIR, write_figure, write_metadata, write_table
 from sim.spec import ExperimentSpec, check_conditions, load_spec
 
@@ -93,9 +94,6 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     points = 13 if quick else tc.points
     table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=points, readouts=tc.readouts,
                      pretreatment_h=tc.pretreatment_h)
-    from sim.budget import delivery_budget
-    from sim.protocol import AssayProtocol
-
     protocol = AssayProtocol(engine_for(model), tc.pretreatment_h)
     budget = {cond.name: delivery_budget(protocol, cond.values(model), at_h=cond.assay_time_h or tc.end_time_h)
               for cond in spec.conditions}  # at each condition's last time point, as the summary's other columns
@@ -146,8 +144,7 @@ def _run_dose_response(spec: ExperimentSpec, model, folder: Path, quick: bool) -
     if len(curves):
         files += [write_table(curves, folder / "reversal.csv"),
                   write_figure(plot_reversal(curves, title), folder / "reversal.png")]
-    budget = {row["condition"]: {c: row[c] for c in shifts.columns if c.startswith(BUDGET_PREFIXES)}
-              for _, row in shifts.iterrows()}
+    budget = {row["condition"]: budget_part(row) for _, row in shifts.iterrows()}
     notes = delivery_notes(model, conditions)
     files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                 {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import sim
-from sim.build import delivered_cargo
 from sim.catalogue import load_catalogue, model_id
 from sim.engines.ode import OdeEngine, engine_for
 from sim.protocol import AssayProtocol
@@ -61,7 +60,7 @@ def test_the_ago_pool_bounds_loading_and_delivered_mirna_displaces_endogenous(pd
     # derepress their targets. 1000 copies per EV at 200 ug/mL floods the cell with miR-3173-5p/-106b/-21.
     engine = engine_for(pdac_model)
     protocol = AssayProtocol(engine, 0.0)
-    cargo = delivered_cargo(pdac_model.interactions)
+    cargo = pdac_model.delivered_cargo
     values = sim.Condition(name="flood", ev_mode="addition", ev_dose_ug=200,
                            parameters={f"{c}_per_EV": 1000.0 for c in cargo}).values(pdac_model)
     rest = protocol.steady_cells(values)
@@ -85,7 +84,7 @@ def test_no_ev_cargo_target_falls_below_the_ceiling_of_its_no_ev_level(scenario)
         pytest.skip(f"{scenario} delivers no repressing miRNA")
     none = sim.Condition(name="none").values(model)
     reference = protocol.run(none, 120, 121, targets)
-    flood = {f"{c}_per_EV": 100 * model.preset["delivery"]["enriched"] for c in delivered_cargo(model.interactions)}
+    flood = {f"{c}_per_EV": 100 * model.preset["delivery"]["enriched"] for c in model.delivered_cargo}
     worst = np.inf
     for dose in (50, 200):
         for extra in ({"delivery": "published"}, {"delivery": "enriched"}, {"parameters": flood}):

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from sim.budget import BUDGET_PREFIXES, delivery_budget
+from sim.budget import budget_part, delivery_budget
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition, InterventionDose, condition_list
 from sim.engines.ode import engine_for
@@ -138,7 +138,7 @@ def fit_curves(table: pd.DataFrame, response: str = "viability") -> pd.DataFrame
         v = pos[response].to_numpy()
         auc = float(np.trapezoid(v, lx) / (lx[-1] - lx[0])) if len(lx) > 1 else math.nan
         row = {"condition": name, **fit.as_row(), "auc": auc, "emax": float(v[-1])}
-        budget = {c: sub[c].iloc[0] for c in sub.columns if c.startswith(BUDGET_PREFIXES)}
+        budget = budget_part(sub.iloc[0])
         if "gr" in sub:
             growth = float(sub["cells_control"].iloc[0] / sub["cells_start"].iloc[0])
             if growth >= MIN_CONTROL_GROWTH:
@@ -298,7 +298,7 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
                 elif ref != control:
                     row["note"] = (f"the shift of '{ref}' ({math.exp(shift):.4g}-fold) is below "
                                    f"{MIN_SHIFT_TO_REVERSE:g}-fold: too small to say what fraction is reversed")
-        row.update({c: f[c] for c in fits.columns if c.startswith(BUDGET_PREFIXES)})
+        row.update(budget_part(f))
         rows.append(row)
     return pd.DataFrame(rows)
 

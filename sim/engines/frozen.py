@@ -47,6 +47,7 @@ class SplitModel:
     rules_sbml: str | None
     constant: list  # rule variables frozen into parameters, in the model's rule order
     inputs: dict = field(default_factory=dict)  # parameter -> the constant rules that read it (directly or not)
+    rules_rr: object = field(default=None, repr=False)  # a RoadRunner of rules_sbml (compiled once, reused)
 
 
 def split_constant_rules(sbml: str) -> SplitModel:
@@ -114,7 +115,7 @@ def split_constant_rules(sbml: str) -> SplitModel:
         model.getParameter(var).setConstant(True)
         model.getParameter(var).setValue(float(defaults[var]))
     return SplitModel(writer.writeSBMLToString(doc), rules_sbml, constant,
-                      {name: sorted(rules) for name, rules in depends.items()})
+                      {name: sorted(rules) for name, rules in depends.items()}, defaults)
 
 
 class ConstantRules:
@@ -122,10 +123,8 @@ class ConstantRules:
     rules' values. ``values(changed)`` returns the rules to set on the fast model after ``changed`` parameters."""
 
     def __init__(self, split: SplitModel):
-        import roadrunner
-
         self.split = split
-        self.rr = roadrunner.RoadRunner(split.rules_sbml) if split.rules_sbml else None
+        self.rr = split.rules_rr
 
     def set(self, name: str, value: float) -> None:
         if name in self.split.inputs:

@@ -50,9 +50,7 @@ class OdeEngine:
         self.model = model
         split = split_constant_rules(model.sbml)  # rules of parameters alone: computed per run, not per step
         self.rr = roadrunner.RoadRunner(split.fast_sbml)
-        self._constants = ConstantRules(split)
-        for name, value in self._constants.values().items():
-            self.rr[name] = value
+        self._constants = ConstantRules(split)  # the fast model already holds their values at the defaults
         integrator = self.rr.getIntegrator()
         integrator.setValue("relative_tolerance", rtol)
         integrator.setValue("absolute_tolerance", atol)

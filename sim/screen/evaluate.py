@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.budget import BUDGET_PREFIXES, budget_columns
+from sim.budget import budget_columns, budget_part
 from sim.conditions import Condition
 from sim.errors import SimulationError
 from sim.screen.perturbations import apply, parse
@@ -71,7 +71,7 @@ class OdeScreenPoint:
                 "cells_drug_free": cells_free, "cells_at_dose": cells_at_dose,
                 "cells_start": float(rows["cells_start"].iloc[0]), "fit_status": fit["status"],
                 "gr_status": fit.get("gr_status", "not_fitted"), "note": "",
-                **{c: float(fit[c]) for c in fit.index if c.startswith(BUDGET_PREFIXES)}}
+                **{k: float(v) for k, v in budget_part(fit).items()}}
 
 
     def _not_viable(self, model, cond: Condition, inputs: dict, reason: str) -> dict:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sim.budget import BUDGET_PREFIXES, delivery_budget
+from sim.budget import budget_part, delivery_budget
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.errors import InvalidValueError, UnknownNameError
@@ -90,7 +90,7 @@ class IC50Shift:
                                             pretreatment_h=self.pretreatment_h)).set_index("condition")
         cond = fits.loc[conds[-1].name]
         out = {"ic50_uM": cond["ic50_abs"], "gr50_uM": cond.get("gr50", math.nan), "auc": cond["auc"]}
-        budget = {c: float(cond[c]) for c in fits.columns if c.startswith(BUDGET_PREFIXES)}
+        budget = {k: float(v) for k, v in budget_part(cond).items()}
         if self.reference is None:
             return {**out, "fit_status": cond["status"], "gr_status": cond.get("gr_status", "not_fitted"), **budget}
         ref = fits.loc[conds[0].name]
