@@ -50,7 +50,9 @@ class OdeEngine:
         self.model = model
         split = split_constant_rules(model.sbml)  # rules of parameters alone: computed per run, not per step
         self.rr = roadrunner.RoadRunner(split.fast_sbml)
-        self._constants = ConstantRules(split)  # the fast model already holds their values at the defaults
+        self._constants = ConstantRules(split)
+        for name, value in self._constants.values().items():  # exact: the SBML text holds them to 15 digits only,
+            self.rr[name] = value  # and a value restored later must equal the one a run started with
         integrator = self.rr.getIntegrator()
         integrator.setValue("relative_tolerance", rtol)
         integrator.setValue("absolute_tolerance", atol)
