@@ -13,8 +13,8 @@ import time
 import numpy as np
 
 import sim
-from sim.analyses.dose_response import dose_grid, run_dose_response
-from sim.engines.ode import engine_for
+from sim.curves import dose_grid, run_dose_response
+from sim.engines import engine_for
 from sim.fit import fit_ll4
 from sim.gr import fit_gr
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import sim
-from sim.engines.ode import engine_for
+from sim.engines import engine_for
 from sim.sweep.design import Factor, make_design
 from sim.sweep.evaluate import Endpoint
 from sim.sweep.runner import run_sweep

@@ -75,6 +75,11 @@ class ModelBuildError(CafevError):
 class SpecError(CafevError):
     """An experiment spec (TOML) that does not validate; names the file and the key path."""
 
+    @classmethod
+    def invalid(cls, source: str, problems: Iterable[str]) -> "SpecError":
+        """The error for a spec read from ``source``, one problem per line (each starting with its key path)."""
+        return cls(f"{source}: the experiment spec is not valid:\n" + "\n".join(f"  {p}" for p in problems))
+
 
 class SimulationError(CafevError):
     """A simulation that cannot be trusted; ``reason`` says why, in one word a summary can count:

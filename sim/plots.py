@@ -6,6 +6,7 @@ Every figure labels its axes with units and gives each condition the same colour
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pandas as pd
@@ -14,16 +15,19 @@ from sim.fit import ll4
 from sim.gr import gr_curve
 
 
-def _plt():
+def pyplot():
+    """``matplotlib.pyplot``, with the non-interactive Agg backend chosen first (files, not windows) unless pyplot
+    is already in use (a notebook keeps its own backend)."""
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def _plain_log_ticks(axis) -> None:
+def plain_log_ticks(axis) -> None:
     """Label a log axis with plain numbers (0.5, 1, 2) instead of powers of ten."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -33,7 +37,7 @@ def _plain_log_ticks(axis) -> None:
 
 def condition_colours(names) -> dict:
     """One fixed colour per condition, in order (tab10, then tab20 beyond ten conditions)."""
-    plt = _plt()
+    plt = pyplot()
     names = list(dict.fromkeys(names))
     cmap = plt.cm.tab10 if len(names) <= 10 else plt.cm.tab20
     return {n: cmap(i % cmap.N) for i, n in enumerate(names)}
@@ -51,7 +55,7 @@ def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", 
     fits : DataFrame
         :func:`sim.analyses.dose_response.fit_curves` of the table.
     """
-    plt = _plt()
+    plt = pyplot()
     has_gr = "gr" in table and "gr50" in fits
     fig, axes = plt.subplots(1, 2 if has_gr else 1, figsize=(11 if has_gr else 6, 4.6), squeeze=False)
     axes = axes[0]
@@ -113,7 +117,7 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
     noise-free simulated points, not biological uncertainty); unfitted bars are marked. An intervention's bar is
     annotated with the fraction of its reference's EV shift it reverses ('rev') and the EV-specific part ('spec',
     beyond its effect without EVs)."""
-    plt = _plt()
+    plt = pyplot()
     colours = condition_colours(shifts["condition"])
     fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(shifts) + 2), 4.6))
     xs = np.arange(len(shifts))
@@ -137,7 +141,7 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
     folds = shifts["ic50_fold_upper"].where(np.isfinite(shifts["ic50_fold_upper"]), shifts["ic50_fold"])
     if np.nanmax(folds.to_numpy(dtype=float), initial=1.0) > 20:  # log only when folds span decades
         ax.set_yscale("log")
-        _plain_log_ticks(ax.yaxis)
+        plain_log_ticks(ax.yaxis)
         scale = "log scale"
     else:
         ax.set_ylim(0, 1.2 * np.nanmax(folds.to_numpy(dtype=float), initial=1.0))
@@ -160,7 +164,7 @@ def plot_reversal(curves: pd.DataFrame, title: str | None = None):
     """
     from matplotlib.ticker import NullFormatter
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     units = sorted(set(curves["unit"]))
     ticks: dict = {}

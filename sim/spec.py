@@ -1,6 +1,6 @@
 """Experiment specs: TOML files read with the standard library and validated with pydantic.
 
-A spec names a scenario, its conditions and an analysis::
+A spec names a scenario, its conditions and an analysis, and holds that analysis's table of settings::
 
     [experiment]
     name = "pdac_gem_timecourse"
@@ -9,55 +9,36 @@ A spec names a scenario, its conditions and an analysis::
     analysis = "timecourse"
     seed = 0
 
-    [timecourse]
+    [timecourse]                          # the table named by `analysis`; every key optional
     end_time_h = 72
     points = 73
-    readouts = ["PTEN", "pAKT"]          # optional
 
     [[conditions]]
     name = "control"
     ...                                   # fields of sim.conditions.Condition
 
-or, for ``analysis = "boolean"`` (the logical model, models/boolean/cafev.bnet), a ``[boolean]`` table with
-``assay_time_h``, ``dose`` (default: the drug's reference IC50), ``samples`` (MaBoSS trajectories) and ``knockouts``
-(rows of the knockout x condition table); or, for ``analysis = "dose_response"``, a ``[dose_response]`` table
-(all optional)::
-
-    [dose_response]
-    n_doses = 12                          # log-spaced grid around the drug's reference IC50 (or min_dose/max_dose,
-    doses = [0.001, 0.01, 0.1, 1]         #  or explicit doses in uM)
-    assay_time_h = 72                     # drug exposure
-    pretreatment_h = 48                   # EVs and interventions before the drug
-    control = "control"                   # default: the first condition with no EVs and no intervention
-    references = { "CAF-EV + X" = "CAF-EV" }   # default: the plain condition with the same EV exposure
-
-For ``analysis = "screen"`` (in-silico perturbation screens, :mod:`sim.analyses.screen`), a ``[screen]`` table::
-
-    [screen]
-    genes = ["PTEN", "AKT1", "STAT3"]      # default: every gene node of `cell` ("cancer", "CAF" or "all")
-    pairwise = true                        # every pair of genes too
-    perturbations = [{ kind = "knockout" }, { kind = "knockdown", level = 0.2 }]
-    condition = "CAF-EV"                   # the EV condition whose IC50 shift the perturbations should reverse
-    reference = "control"                  # the no-EV condition
-    dose = 0.05                            # uM, for viability at a dose (default: the drug's reference IC50)
+The analyses, and so the tables, are those of :func:`sim.analyses.registry` (``timecourse``, ``dose_response``,
+``boolean``, ``sweep``, ``screen``; each module documents its table). The spec is a discriminated union with one
+model per analysis, chosen by ``analysis``: a table of another analysis is refused, naming it, before any work.
 
 Errors name the file and the key path (e.g. ``conditions[2].dose``) with what was expected and what was found.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import reprlib
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, TypeAdapter, ValidationError,
+                      create_model, field_validator, model_validator)
 
-from sim.textfiles import read_toml
+from sim.analyses import get_analysis, registry
+from sim.catalogue import load_catalogue
 from sim.conditions import Condition
-from sim.errors import SpecError
-from sim.spec_settings import (BooleanSettings, DoseResponseSettings, ScreenSettings, SweepSettings,
-                                TimecourseSettings)
+from sim.errors import InvalidValueError, SpecError, UnknownNameError
+from sim.textfiles import read_toml
 
 
 class ExperimentHeader(BaseModel):
@@ -67,15 +48,21 @@ class ExperimentHeader(BaseModel):
     name: str
     description: str = ""
     scenario: str
-    analysis: Literal["timecourse", "dose_response", "boolean", "sweep", "screen"]
+    analysis: str
     seed: int = 0
+
+    @field_validator("analysis")
+    @classmethod
+    def _known_analysis(cls, v: str) -> str:
+        try:
+            get_analysis(v)
+        except UnknownNameError as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
     @field_validator("scenario")
     @classmethod
     def _known_scenario(cls, v: str) -> str:
-        from sim.catalogue import load_catalogue
-        from sim.errors import UnknownNameError
-
         try:
             load_catalogue().scenario(v)
         except UnknownNameError as exc:
@@ -93,104 +80,24 @@ class ExperimentHeader(BaseModel):
         return v
 
 
-def _known_condition(label: str, name: str, names: list[str]) -> None:
-    """ValueError (with a did-you-mean) unless ``name`` is one of the spec's condition names."""
-    if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"{label} names condition '{name}', which is not among the conditions "
-                         f"({', '.join(names)}).{hint}")
-
-
-def _condition_pair(table: str, condition: str | None, reference: str | None, names: list[str],
-                    reference_required: bool, why: str) -> None:
-    """``<table>.condition`` (required) and ``<table>.reference`` (required when ``reference_required``) name
-    conditions of the spec and differ from each other; ValueError otherwise."""
-    for label, name, required in ((f"{table}.condition", condition, True),
-                                  (f"{table}.reference", reference, reference_required)):
-        if name is None and required:
-            raise ValueError(f"{label} is required: the name of one of the conditions ({', '.join(names)})")
-        if name is not None:
-            _known_condition(label, name, names)
-    if reference is not None and reference == condition:
-        raise ValueError(f"{table}.condition and {table}.reference must differ: {why}")
-
-
 class ExperimentSpec(BaseModel):
-    """A whole experiment file."""
+    """A whole experiment file: the header, the conditions and (in the model of each analysis, :func:`spec_model`)
+    the analysis's table."""
 
     model_config = ConfigDict(extra="forbid")
     experiment: ExperimentHeader
-    timecourse: TimecourseSettings = Field(default_factory=TimecourseSettings)
-    dose_response: DoseResponseSettings = Field(default_factory=DoseResponseSettings)
-    boolean: BooleanSettings = Field(default_factory=BooleanSettings)
-    sweep: SweepSettings = Field(default_factory=SweepSettings)
-    screen: ScreenSettings = Field(default_factory=ScreenSettings)
     _source: str = PrivateAttr(default="<dict>")  # the file it was read from, for errors found at run time
     conditions: list[Condition] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _sweep_names(self):
-        if self.experiment.analysis != "sweep":
-            return self
-        names = [c.name for c in self.conditions]
-        sw = self.sweep
-        if not sw.factors:
-            raise ValueError("sweep.factors: a sweep needs at least one factor")
-        factor_names = [f.name for f in sw.factors]
-        if len(set(factor_names)) != len(factor_names):
-            raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
-        _condition_pair("sweep", sw.condition, sw.reference, names, sw.readout.endswith("_fold"),
-                        "the fold is one against the other")
-        if sw.readout == "species" and sw.statistic == "at":
-            if sw.time_h is None:
-                raise ValueError("sweep.time_h is required with statistic = 'at': the hour after the drug at which "
-                                 "the species is read")
-            if sw.time_h > sw.assay_time_h:
-                raise ValueError(f"sweep.time_h ({sw.time_h:g} h) is after the end of the assay "
-                                 f"(assay_time_h = {sw.assay_time_h:g} h)")
-        return self
+    @property
+    def settings(self) -> BaseModel:
+        """The analysis's table (e.g. ``spec.settings`` is ``spec.dose_response`` in a dose-response spec)."""
+        return getattr(self, self.experiment.analysis)
 
     @model_validator(mode="after")
-    def _screen_names(self):
-        if self.experiment.analysis != "screen":
-            return self
-        names = [c.name for c in self.conditions]
-        _condition_pair("screen", self.screen.condition, self.screen.reference, names, True,
-                        "the screen ranks how much of the shift between them each perturbation reverses")
-        for c in self.conditions:
-            if c.dose:
-                raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a screen runs a dose-response "
-                                 f"(and screen.dose for viability); remove 'dose'.")
-            if c.assay_time_h is not None:
-                raise ValueError(f"condition '{c.name}' sets assay_time_h, but a screen compares every condition "
-                                 f"over one assay; set screen.assay_time_h instead.")
-        by_name = {c.name: c for c in self.conditions}
-        drugs = {by_name[n].drug for n in (self.screen.condition, self.screen.reference)}
-        if len(drugs) > 1:
-            raise ValueError(f"screen.condition and screen.reference must use the same drug (the shift is between "
-                             f"them). Got {', '.join(sorted(str(d or 'the preset drug') for d in drugs))}.")
-        kinds = [(p.kind, p.level) for p in self.screen.perturbations]
-        dupes = sorted({f"{k}{'' if lv is None else f' {lv:g}'}" for k, lv in kinds if kinds.count((k, lv)) > 1})
-        if dupes:
-            raise ValueError(f"screen.perturbations must be unique; repeated: {', '.join(dupes)}")
-        return self
-
-    @model_validator(mode="after")
-    def _dose_response_names(self):
-        if self.experiment.analysis != "dose_response":
-            return self
-        names = [c.name for c in self.conditions]
-        dr = self.dose_response
-        for label, name in [("dose_response.control", dr.control)] + [
-                (f"dose_response.references['{k}']", n) for k, n in dr.references.items()] + [
-                ("dose_response.references key", k) for k in dr.references]:
-            if name is not None:
-                _known_condition(label, name, names)
-        for c in self.conditions:
-            if c.dose:
-                raise ValueError(f"condition '{c.name}' sets dose = {c.dose:g}, but a dose-response runs the dose "
-                                 f"grid of [dose_response]; remove 'dose'.")
+    def _analysis_checks(self):
+        if self.experiment.analysis in type(self).model_fields:  # the model of one analysis (not the bare header)
+            get_analysis(self.experiment.analysis).check(self)
         return self
 
     @field_validator("conditions", mode="before")
@@ -231,45 +138,92 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
+@lru_cache(maxsize=None)
+def spec_model(analysis: str) -> type[ExperimentSpec]:
+    """The spec model of one analysis: :class:`ExperimentSpec` with that analysis's table (all keys optional)."""
+    found = get_analysis(analysis)
+    title = "".join(part.title() for part in analysis.split("_")) + "Spec"
+    return create_model(title, __base__=ExperimentSpec,
+                        **{analysis: (found.Settings, Field(default_factory=found.Settings))})
+
+
+def _analysis_of(data) -> str | None:
+    """The discriminator: the ``analysis`` a spec (dict or model) names, if it is one of the registry's."""
+    if isinstance(data, ExperimentSpec):
+        return data.experiment.analysis
+    header = data.get("experiment") if isinstance(data, dict) else None
+    name = header.get("analysis") if isinstance(header, dict) else None
+    return name if isinstance(name, str) and name in registry() else None
+
+
+@lru_cache(maxsize=1)
+def _adapter() -> TypeAdapter:
+    """The spec as a discriminated union of :func:`spec_model` over every analysis."""
+    members = tuple(Annotated[spec_model(name), Tag(name)] for name in registry())
+    return TypeAdapter(Annotated[Union[members], Discriminator(_analysis_of)])
+
+
+def _problems(exc: ValidationError, tag: str | None) -> list[str]:
+    """One line per error of ``exc``: the key path, what is wrong and what was found."""
+    flat = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        if tag is not None and loc[:1] == (tag,):  # the union member's tag, not a key of the file
+            loc = loc[1:]
+        inner = getattr(err.get("ctx", {}).get("error"), "details", None)  # a Condition's own errors
+        if inner:
+            flat += [(loc + sub_loc, kind, msg, found) for sub_loc, kind, msg, found in inner]
+        else:
+            flat.append((loc, err["type"], err["msg"].removeprefix("Value error, "), err.get("input")))
+    lines = []
+    for loc, kind, msg, found in flat:
+        if kind == "extra_forbidden":
+            msg = "is not a known key"
+        elif kind == "missing":
+            msg = "is required but missing"
+        hide = kind == "missing" or isinstance(found, dict) or msg.endswith(".")
+        shown = "" if hide else f" (found {_shown(found)})"
+        path = _key_path(loc)  # empty for a check across keys, whose message names its keys itself
+        lines.append(f"{path}: {msg}{shown}" if path else f"{msg}{shown}")
+    return lines
+
+
 def parse_spec(data: dict, source: str = "<dict>") -> ExperimentSpec:
-    """Validate a spec given as a dict; ``source`` names it in errors."""
+    """Validate a spec given as a dict; ``source`` names it in errors.
+
+    The spec's model is the one of its ``analysis``; a table of another analysis is an error naming it, as is an
+    unknown analysis (with the closest name).
+    """
+    if not isinstance(data, dict):
+        raise SpecError.invalid(source, [f"a spec is a table of tables. Got {type(data).__name__}."])
+    analysis = _analysis_of(data)
+    tables = registry()
+    stray = [name for name in tables if name in data and name != analysis]
+    problems = [f"{name}: is the table of analysis '{name}', but this experiment's analysis is "
+                f"'{analysis}'; remove [{name}] (or set analysis = '{name}')." for name in stray] if analysis else []
+    data = {k: v for k, v in data.items() if k not in stray}
+    spec = None
     try:
-        spec = ExperimentSpec.model_validate(data)
-        spec._source = source
-        return spec
+        if analysis is None:  # no or an unknown analysis: the header's own errors say which, and its close names
+            ExperimentSpec.model_validate({k: v for k, v in data.items() if k not in tables})
+        else:
+            spec = _adapter().validate_python(data)
     except ValidationError as exc:
-        flat = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
-            inner = getattr(err.get("ctx", {}).get("error"), "details", None)  # a Condition's own errors
-            if inner:
-                flat += [(loc + sub_loc, kind, msg, found) for sub_loc, kind, msg, found in inner]
-            else:
-                flat.append((loc, err["type"], err["msg"].removeprefix("Value error, "), err.get("input")))
-        lines = []
-        for loc, kind, msg, found in flat:
-            if kind == "extra_forbidden":
-                msg = "is not a known key"
-            elif kind == "missing":
-                msg = "is required but missing"
-            hide = kind == "missing" or isinstance(found, dict) or msg.endswith(".")
-            shown = "" if hide else f" (found {_shown(found)})"
-            path = _key_path(loc)  # empty for a check across keys, whose message names its keys itself
-            lines.append(f"  {path}: {msg}{shown}" if path else f"  {msg}{shown}")
-        raise SpecError(f"{source}: the experiment spec is not valid:\n" + "\n".join(lines)) from None
+        problems += _problems(exc, analysis)
+    if problems or spec is None:
+        raise SpecError.invalid(source, problems or ["experiment.analysis: is required but missing"])
+    spec._source = source
+    return spec
 
 
 def check_conditions(spec: ExperimentSpec, model) -> None:
     """Every condition's names (interventions, drug, genes, parameters) and values against the built model, before
     any run; a bad one is a SpecError naming the file and ``conditions[i]``."""
-    from sim.errors import InvalidValueError, UnknownNameError
-
     for i, cond in enumerate(spec.conditions):
         try:
             cond.values(model)
         except (UnknownNameError, InvalidValueError) as exc:
-            raise SpecError(f"{spec._source}: the experiment spec is not valid:\n  conditions[{i}] "
-                            f"('{cond.name}'): {exc}") from None
+            raise SpecError.invalid(spec._source, [f"conditions[{i}] ('{cond.name}'): {exc}"]) from None
 
 
 def load_spec(path: str | Path) -> ExperimentSpec:

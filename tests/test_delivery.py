@@ -15,7 +15,8 @@ import sim
 from sim.budget import budget_columns, copies_note, delivery_budget
 from sim.calibrate import model_ic50
 from sim.catalogue import load_catalogue
-from sim.engines.ode import OdeEngine, engine_for
+from sim.engines import engine_for
+from sim.engines.ode import OdeEngine
 from sim.protocol import AssayProtocol
 
 ADD = {"ev_mode": "addition", "ev_dose_ug": 50.0}

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.analyses.dose_response import (default_references, dose_grid, fit_curves, reversal_curves,
-                                        run_dose_response, shift_table)
-from sim.engines.ode import engine_for
+from sim.curves import dose_grid, fit_curves, run_dose_response
+from sim.analyses.dose_response import default_references, reversal_curves, shift_table
+from sim.engines import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.protocol import AssayProtocol
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.engines.ode import engine_for
+from sim.engines import engine_for
 
 
 def test_one_compiled_instance_per_model(pdac_model):

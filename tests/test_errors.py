@@ -3,7 +3,7 @@ Bad input fails before any simulation runs."""
 import pytest
 
 import sim
-from sim.engines.ode import engine_for
+from sim.engines import engine_for
 from sim.errors import InvalidValueError, SpecError, UnknownNameError
 from sim.spec import parse_spec
 

@@ -12,7 +12,8 @@ import pytest
 
 import sim
 from sim.catalogue import load_catalogue, model_id
-from sim.engines.ode import OdeEngine, engine_for
+from sim.engines import engine_for
+from sim.engines.ode import OdeEngine
 from sim.protocol import AssayProtocol
 
 LIFTED_POOL = {"ago_copies": 1e14, "ago_occupancy_rest": 1e-14, "k_ago_loading": 1e4}

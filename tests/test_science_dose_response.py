@@ -17,8 +17,8 @@ import math
 import pytest
 
 import sim
-from sim.analyses.dose_response import (default_references, fit_curves, intervention_alone, run_dose_response,
-                                        shift_table)
+from sim.curves import fit_curves, run_dose_response
+from sim.analyses.dose_response import default_references, intervention_alone, shift_table
 
 C = sim.Condition
 ADD = {"ev_mode": "addition", "ev_dose_ug": 50}
@@ -186,7 +186,7 @@ def test_knocking_out_what_a_sensitising_sponge_frees_acts_against_it():
 
 
 def _ic50_fold(model, drug, cond_kwargs):
-    from sim.analyses.dose_response import dose_grid
+    from sim.curves import dose_grid
 
     conds = [C(name="control", drug=drug), C(name="EV", drug=drug, **cond_kwargs)]
     fits = fit_curves(run_dose_response(model, conds, doses=dose_grid(drug, 8))).set_index("condition")

@@ -87,7 +87,7 @@ def test_knocking_out_the_cargo_target_reproduces_the_cargo_direction():
 def test_nsmase2_knockout_in_the_caf_behaves_like_saturating_gw4869():
     # GW4869 caps at emax = 0.9 of nSMase2 activity (interventions.tsv), so saturating GW4869 is exactly nSMase2
     # (SMPD3) knocked down to 0.1; the knockout goes a little further (the ESCRT share of release remains in both).
-    from sim.analyses.dose_response import fit_curves, run_dose_response
+    from sim.curves import fit_curves, run_dose_response
 
     cc = CONDITIONS["co-culture"]
     model = sim.build_model("pdac_gem")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.analyses.dose_response import fit_curves, run_dose_response
+from sim.curves import fit_curves, run_dose_response
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.sweep.design import Factor, analyse, make_design
 from sim.sweep.evaluate import IC50Shift, ishigami
@@ -129,7 +129,7 @@ def test_sweep_spec_errors():
 
 def test_endpoint_evaluator_equals_a_direct_run(tmp_path):
     # the benchmark's evaluator: one simulation per point, the factor set as a parameter
-    from sim.engines.ode import engine_for
+    from sim.engines import engine_for
     from sim.sweep.evaluate import Endpoint
 
     evaluate = Endpoint("pdac_gem", {"name": "c", "ev_mode": "coculture", "dose": 0.05}, ("N_cancer", "PTEN"))
@@ -144,7 +144,7 @@ def test_endpoint_evaluator_equals_a_direct_run(tmp_path):
 
 def test_assay_readouts_equal_the_protocol_run(tmp_path):
     # viability and species readouts go through the same assay protocol as the dose-response analysis
-    from sim.engines.ode import engine_for
+    from sim.engines import engine_for
     from sim.protocol import AssayProtocol
     from sim.sweep.evaluate import AssayReadout
 
@@ -165,7 +165,7 @@ def test_assay_readouts_equal_the_protocol_run(tmp_path):
 
 def test_species_max_and_at_time_readouts_equal_the_protocol_course(tmp_path):
     # "max" is the maximum over the drug phase on the 15-min grid; "at" reads the species t h after the drug
-    from sim.engines.ode import engine_for
+    from sim.engines import engine_for
     from sim.protocol import AssayProtocol
     from sim.sweep.evaluate import AssayReadout
 

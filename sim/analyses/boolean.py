@@ -7,21 +7,33 @@ the up-rate of ``Drug_in`` (``DRUG_GAIN`` x dose / the drug's reference IC50, pe
 while the drug is present, so the fraction of time the drug is active is graded in dose) and death as slow commitment
 rates of ``Apoptosis`` and ``Ferroptosis`` (``DEATH_RATE``), so the probability of ``Death`` after the assay time
 is graded in dose. A condition's partial effects are a weighted mixture of settings (:mod:`sim.boolean.conditions`).
+
+As an experiment (``analysis = "boolean"``) its ``[boolean]`` table has ``assay_time_h``, ``dose`` (default: the
+drug's reference IC50), ``samples`` (MaBoSS trajectories) and ``knockouts`` (rows of the knockout x condition table);
+it writes attractors.csv, outcomes.csv, outcomes_wide.csv, probabilities.csv/png, dose_response.csv/png and
+metadata.json.
 """
 from __future__ import annotations
 
 import hashlib
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions
 
 from sim.boolean.conditions import condition_settings, network_path
 from sim.boolean.network import BooleanNetwork, load_bnet
 from sim.catalogue import load_catalogue
-from sim.engines import boolean as engine
-from sim.engines.maboss import simulate
+from sim.curves import dose_grid
+from sim.engines import engine_for
+from sim.engines.boolean import aeon_network, attractor_table
 from sim.errors import SimulationError
+from sim.plots import condition_colours, pyplot
+from sim.results import write_figure, write_metadata, write_table
 
 DEATH_RATE = 0.035  # 1/h: commitment of an active caspase-9 or lipid-ROS state to death
 DRUG_GAIN = 0.35  # Drug_in up-rate per (dose / reference IC50), 1/h. With DEATH_RATE: no-EV death probability ~0.5
@@ -53,11 +65,16 @@ def steady_state(network: BooleanNetwork, fixed: dict, max_steps: int = 500) -> 
 
 
 def _rates(network: BooleanNetwork, dose: float, reference_ic50: float) -> dict:
-    rates = {"Drug_in": (DRUG_GAIN * dose / reference_ic50, 1.0, 1.0)}  # on/off balance: P(on) = r / (1 + r)
+    """MaBoSS node rates of the drug phase (1/h), as engine values (:class:`sim.engines.maboss.MaBoSSEngine`)."""
+    # Drug_in on/off balance while the drug is present: P(on) = r / (1 + r)
+    rates = {"Drug_in.up": DRUG_GAIN * dose / reference_ic50, "Drug_in.down": 1.0, "Drug_in.down_on": 1.0}
     for node in ("Apoptosis", "Ferroptosis"):
         if node in network.rules:
-            rates[node] = (DEATH_RATE, 1.0)
+            rates.update({f"{node}.up": DEATH_RATE, f"{node}.down": 1.0})
     return rates
+
+
+TIME_WINDOWS = 36  # MaBoSS trajectories: the assay in 36 windows
 
 
 def death_probability(network, scenario: str, condition, dose: float | None = None, assay_h: float = 72.0,
@@ -75,11 +92,12 @@ def death_probability(network, scenario: str, condition, dose: float | None = No
         start = steady_state(network, {**setting.fixed, "Drug": 0})
         start.update(setting.fixed)  # the drug and the fixed nodes from t = 0
         net = network.fixed({k: v for k, v in setting.fixed.items() if k not in network.inputs})
-        result = simulate(net, start, _rates(network, dose, drug["ic50_ref_uM"]), max_time=assay_h,
-                          time_tick=assay_h / 36, samples=samples, seed=seed)
-        total += setting.weight * result.final["Death"]
+        course = engine_for(net, "maboss", samples=samples, seed=seed).run(
+            _rates(network, dose, drug["ic50_ref_uM"]), assay_h, TIME_WINDOWS + 1, None, start)
+        total += setting.weight * course["Death"].iloc[-1]
         if trajectories:
-            part = result.trajectories[[n for n in OUTCOME_NODES if n in result.trajectories]] * setting.weight
+            windows = course.iloc[:-1].set_index("time").rename_axis("time_h")
+            part = windows[[n for n in OUTCOME_NODES if n in windows]] * setting.weight
             traj = part if traj is None else traj.add(part, fill_value=0.0)
     return (float(total), traj) if trajectories else float(total)
 
@@ -94,11 +112,11 @@ def condition_attractors(network, scenario: str, condition) -> pd.DataFrame:
     start = steady_state(network, {**main.fixed, "Drug": 0})
     start.update(main.fixed)
     net = network.fixed({k: v for k, v in main.fixed.items()})
-    graph = ba.AsynchronousGraph(engine._aeon(net))
+    graph = ba.AsynchronousGraph(aeon_network(net))
     reach = ba.Reachability.reach_fwd(graph, graph.mk_subspace({n: bool(v) for n, v in start.items()}))
     patterns = [(a.vertices().cardinality(), dict(a.vertices().enclosing_named_subspace()))
                 for a in ba.Attractors.attractors(graph, reach)]
-    table = engine.attractor_table(network, patterns, "async")
+    table = attractor_table(network, patterns, "async")
     table.insert(0, "condition", condition.name)
     table.insert(4, "outcome", np.where(table["Death"] == "1", "death", "survival"))
     return table
@@ -137,9 +155,7 @@ def boolean_dose_response(network, scenario: str, condition, doses, samples: int
 
 def plot_probabilities(trajectories: dict, nodes=("Death", "Apoptosis", "Ferroptosis"), title: str | None = None):
     """Probability of each node being on over the assay, one panel per node, one line per condition."""
-    from sim.plots import _plt, condition_colours
-
-    plt = _plt()
+    plt = pyplot()
     colours = condition_colours(trajectories)
     fig, axes = plt.subplots(1, len(nodes), figsize=(4.2 * len(nodes) + 2.5, 3.8), squeeze=False)
     styles = ("-", "--", "-.", ":")  # overlapping curves (e.g. all-zero ones) stay visible
@@ -161,9 +177,7 @@ def plot_probabilities(trajectories: dict, nodes=("Death", "Apoptosis", "Ferropt
 
 def plot_death_curves(curves: pd.DataFrame, drug: str, title: str | None = None):
     """MaBoSS death probability after the assay against dose (log axis), one line per condition."""
-    from sim.plots import _plt, condition_colours
-
-    plt = _plt()
+    plt = pyplot()
     colours = condition_colours(curves["condition"])
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     for i, (name, sub) in enumerate(curves.groupby("condition", sort=False)):
@@ -185,56 +199,78 @@ def plot_death_curves(curves: pd.DataFrame, drug: str, title: str | None = None)
     return fig
 
 
-def run_boolean_experiment(spec, model, folder, quick: bool = False):
-    """The ``analysis = "boolean"`` of an experiment spec: attractors, MaBoSS trajectories, knockout x condition
-    outcomes and metadata. Returns (folder, files, main table, summary)."""
-    from sim.results import write_figure, write_metadata, write_table
+class BooleanSettings(BaseModel):
+    """The ``[boolean]`` table: MaBoSS settings and the knockouts of the knockout x condition table."""
 
-    settings = spec.boolean
-    network = cafev_network()
-    scenario = spec.experiment.scenario
-    samples = min(settings.samples, 500) if quick else settings.samples
-    for cond in spec.conditions:  # every name checked before any run
-        condition_settings(cond, network, scenario)
-        for ko in settings.knockouts:
-            condition_settings(cond.model_copy(update={"knockouts": [ko]}), network, scenario)
-    seed = spec.experiment.seed
-    attractor_tables, trajectories, summary = [], {}, []
-    for cond in spec.conditions:
-        attractor_tables.append(condition_attractors(network, scenario, cond))
-        p, traj = death_probability(network, scenario, cond, settings.dose, settings.assay_time_h, samples, seed,
-                                    trajectories=True)
-        trajectories[cond.name] = traj
-        summary.append({"condition": cond.name, "death_probability": p,
-                        "attractor_outcome": "/".join(sorted(set(attractor_tables[-1]["outcome"])))})
-    outcomes = outcome_table(network, scenario, spec.conditions, settings.knockouts, samples, seed,
-                             settings.assay_time_h)
-    wide = outcomes.pivot(index="knockout", columns="condition", values="death_probability")
-    wide = wide.reindex(index=["none", *settings.knockouts], columns=[c.name for c in spec.conditions])
-    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)} (Boolean, MaBoSS)"
-    from sim.analyses.dose_response import dose_grid
+    model_config = ConfigDict(extra="forbid")
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    samples: int = Field(default=4000, ge=100, le=1_000_000)
+    knockouts: list[str] = Field(default_factory=list)
 
-    drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
-    doses = dose_grid(drug, 5 if quick else 9)
-    curves = []
-    for cond in spec.conditions:
-        probs, d50 = boolean_dose_response(network, scenario, cond, doses, max(200, samples // 4), seed,
-                                           settings.assay_time_h)
-        curves += [{"condition": cond.name, "dose_uM": d, "death_probability": p, "death50_uM": d50}
-                   for d, p in zip(doses, probs)]
-    curves = pd.DataFrame(curves)
-    probabilities = pd.concat({k: v for k, v in trajectories.items()}, names=["condition"]).reset_index()
-    files = [write_table(pd.concat(attractor_tables, ignore_index=True), folder / "attractors.csv"),
-             write_table(outcomes, folder / "outcomes.csv"),
-             write_table(wide.reset_index(), folder / "outcomes_wide.csv"),
-             write_table(probabilities, folder / "probabilities.csv"),
-             write_figure(plot_probabilities(trajectories, title=title), folder / "probabilities.png"),
-             write_table(curves, folder / "dose_response.csv"),
-             write_figure(plot_death_curves(curves, drug, title), folder / "dose_response.png")]
-    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, seed,
-                                {"quick": quick, "boolean_network": str(network_path()),
-                                 "boolean_network_sha256": hashlib.sha256(network_path().read_bytes()).hexdigest(),
-                                 "samples": samples,
-                                 "death_rate_per_h": DEATH_RATE}))
-    summary = pd.DataFrame(summary)
-    return folder, files, outcomes, summary
+    @field_validator("knockouts")
+    @classmethod
+    def _unique_knockouts(cls, v: list[str]) -> list[str]:
+        dupes = sorted({k for k in v if v.count(k) > 1})
+        if dupes:
+            raise ValueError(f"knockouts must be unique; repeated: {', '.join(dupes)}")
+        return v
+
+
+class BooleanAnalysis(Analysis):
+    """The logical model under each condition (see the module docstring)."""
+
+    name = "boolean"
+    Settings = BooleanSettings
+
+    def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
+        """Attractors, MaBoSS trajectories, knockout x condition outcomes, death curves and metadata."""
+        quick, settings = options.quick, spec.boolean
+        network = cafev_network()
+        scenario = spec.experiment.scenario
+        samples = min(settings.samples, 500) if quick else settings.samples
+        for cond in spec.conditions:  # every name checked before any run
+            condition_settings(cond, network, scenario)
+            for ko in settings.knockouts:
+                condition_settings(cond.model_copy(update={"knockouts": [ko]}), network, scenario)
+        seed = spec.experiment.seed
+        attractor_tables, trajectories, summary = [], {}, []
+        for cond in spec.conditions:
+            attractor_tables.append(condition_attractors(network, scenario, cond))
+            p, traj = death_probability(network, scenario, cond, settings.dose, settings.assay_time_h, samples, seed,
+                                        trajectories=True)
+            trajectories[cond.name] = traj
+            summary.append({"condition": cond.name, "death_probability": p,
+                            "attractor_outcome": "/".join(sorted(set(attractor_tables[-1]["outcome"])))})
+        outcomes = outcome_table(network, scenario, spec.conditions, settings.knockouts, samples, seed,
+                                 settings.assay_time_h)
+        wide = outcomes.pivot(index="knockout", columns="condition", values="death_probability")
+        wide = wide.reindex(index=["none", *settings.knockouts], columns=[c.name for c in spec.conditions])
+        title = f"{spec.experiment.name}: {model.preset.get('title', model.name)} (Boolean, MaBoSS)"
+        drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
+        doses = dose_grid(drug, 5 if quick else 9)
+        curves = []
+        for cond in spec.conditions:
+            probs, d50 = boolean_dose_response(network, scenario, cond, doses, max(200, samples // 4), seed,
+                                               settings.assay_time_h)
+            curves += [{"condition": cond.name, "dose_uM": d, "death_probability": p, "death50_uM": d50}
+                       for d, p in zip(doses, probs)]
+        curves = pd.DataFrame(curves)
+        probabilities = pd.concat({k: v for k, v in trajectories.items()}, names=["condition"]).reset_index()
+        files = [write_table(pd.concat(attractor_tables, ignore_index=True), folder / "attractors.csv"),
+                 write_table(outcomes, folder / "outcomes.csv"),
+                 write_table(wide.reset_index(), folder / "outcomes_wide.csv"),
+                 write_table(probabilities, folder / "probabilities.csv"),
+                 write_figure(plot_probabilities(trajectories, title=title), folder / "probabilities.png"),
+                 write_table(curves, folder / "dose_response.csv"),
+                 write_figure(plot_death_curves(curves, drug, title), folder / "dose_response.png")]
+        files.append(write_metadata(folder, spec.model_dump(mode="json"), model, seed,
+                                    {"quick": quick, "boolean_network": str(network_path()),
+                                     "boolean_network_sha256": hashlib.sha256(network_path().read_bytes()).hexdigest(),
+                                     "samples": samples,
+                                     "death_rate_per_h": DEATH_RATE}))
+        summary = pd.DataFrame(summary)
+        return ExperimentResult(folder, files, outcomes, summary)
+
+
+ANALYSIS = BooleanAnalysis()

@@ -1,152 +1,71 @@
-"""Dose-response curves of a scenario under named conditions, their fits and the IC50/GR50 shift table.
+"""The ``analysis = "dose_response"`` experiment: curves, fits, the IC50/GR50 shift table and the reversal curves.
 
-Each condition is run through the assay protocol (:mod:`sim.protocol`: steady-state cells, EV/intervention
-pretreatment, then the drug for the assay time) at every dose of a log-spaced grid plus a drug-free run. Per dose the
-table holds the relative viability (cells at assay end over the drug-free cells of the same condition), the cell
-counts a GR analysis needs (at drug addition, at the end, drug-free at the end), the GR value (Hafner 2016) and the
-key species at assay end. :func:`fit_curves` fits each condition (4PL, :mod:`sim.fit`; GR metrics, :mod:`sim.gr`)
-and :func:`shift_table` compares every condition with the no-EV control and each intervention with its EV reference.
+Every condition is run at every dose (:mod:`sim.curves`) and fitted; :func:`shift_table` compares every condition
+with the no-EV control and each intervention with its EV reference (and with itself without EVs, for the
+EV-specific reversal). The spec's table (all optional)::
 
-References
-----------
-Hafner M, Niepel M, Chung M, Sorger PK (2016) Growth rate inhibition metrics correct for confounders in measuring
-sensitivity to cancer drugs. Nat Methods 13:521-527.
+    [dose_response]
+    n_doses = 12                          # log-spaced grid around the drug's reference IC50 (or min_dose/max_dose,
+    doses = [0.001, 0.01, 0.1, 1]         #  or explicit doses in uM)
+    assay_time_h = 72                     # drug exposure
+    pretreatment_h = 48                   # EVs and interventions before the drug
+    control = "control"                   # default: the first condition with no EVs and no intervention
+    references = { "CAF-EV + X" = "CAF-EV" }   # default: the plain condition with the same EV exposure
+    species = ["PTEN", "pAKT"]            # species reported at assay end
+
+Writes dose_response.csv (one row per condition and dose), fits.csv (4PL and GR metrics per condition), shifts.csv
+(the shift table; also the summary), dose_response.png, ic50_shift.png and, when an intervention is given at
+several doses, reversal.csv/reversal.png; with parameters.csv, model.xml and metadata.json.
 """
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from tqdm import tqdm
 
-from sim.budget import budget_part, delivery_budget
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition, no_condition_key
+from sim.budget import budget_part, delivery_notes
 from sim.catalogue import load_catalogue
-from sim.conditions import Condition, InterventionDose, condition_list
-from sim.engines.ode import engine_for
+from sim.conditions import Condition, InterventionDose
+from sim.curves import dose_grid, fit_curves, run_dose_response
 from sim.errors import InvalidValueError, UnknownNameError
-from sim.fit import fit_ll4
-from sim.gr import GRFit, fit_gr, gr_values
-from sim.protocol import AssayProtocol
+from sim.plots import plot_dose_response, plot_reversal, plot_shift_bars
+from sim.results import write_figure, write_metadata, write_table
 
-KEY_SPECIES = ("PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a")
-MIN_CONTROL_GROWTH = 1.25  # drug-free cells must grow >= 1.25-fold (a third of a doubling) for GR metrics
-DECADES_BELOW, DECADES_ABOVE = 2.0, 2.5  # default grid: reference IC50 x 10^-2 .. 10^2.5 (room for 10-fold shifts)
 MIN_SHIFT_TO_REVERSE = 1.02  # below a 2% EV shift (either way), a fraction of it is within the 4PL fits' own error
 
 
-def dose_grid(drug: str, n: int = 12, low: float | None = None, high: float | None = None) -> np.ndarray:
-    """``n`` log-spaced doses (uM) spanning the drug's active range around its reference IC50 (drugs.tsv)."""
-    if n < 3:
-        raise InvalidValueError(f"A dose-response needs 'n_doses' >= 3. Got {n}.")
-    ref = load_catalogue().drug(drug)["ic50_ref_uM"]
-    low = ref * 10 ** -DECADES_BELOW if low is None else low
-    high = ref * 10 ** DECADES_ABOVE if high is None else high
-    if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
-        raise InvalidValueError(f"The dose range must satisfy 0 < min_dose < max_dose. Got {low:g} to {high:g} uM.")
-    return np.logspace(math.log10(low), math.log10(high), n)
+class DoseResponseSettings(BaseModel):
+    """The ``[dose_response]`` table: the dose grid, the assay protocol and the references of the shift table."""
 
+    model_config = ConfigDict(extra="forbid")
+    doses: list[float] | None = Field(default=None, min_length=3)
+    n_doses: int = Field(default=12, ge=3, le=200)
+    min_dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
+    control: str | None = None
+    references: dict[str, str] = Field(default_factory=dict)
+    species: list[str] | None = None
 
-def _check_conditions(conditions) -> list[Condition]:
-    conditions = condition_list(conditions)
-    for c in conditions:
-        if c.dose:
-            raise InvalidValueError(f"Condition '{c.name}' sets 'dose' = {c.dose:g}, but a dose-response runs the "
-                                    f"dose grid; remove 'dose' (set the grid with doses/min_dose/max_dose).")
-    return list(conditions)
+    @field_validator("doses")
+    @classmethod
+    def _positive_doses(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and any(not math.isfinite(d) or d <= 0 for d in v):
+            raise ValueError(f"every dose must be a finite number > 0 uM. Got {v}.")
+        return v
 
-
-def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=None, n_doses: int = 12,
-                      assay_h: float = 72.0, pretreatment_h: float = 48.0, species: Sequence[str] | None = None,
-                      progress=None) -> pd.DataFrame:
-    """Simulate every condition at every dose; return one tidy row per (condition, dose).
-
-    Parameters
-    ----------
-    model : BuiltModel
-        From :func:`sim.build.build_model`.
-    conditions : Condition or sequence of Condition
-        Named conditions without a dose (the grid supplies it); the drug is the scenario's unless a condition
-        names its own.
-    doses : array_like, optional
-        Doses in uM (default :func:`dose_grid` of the scenario's drug with ``n_doses``).
-    assay_h, pretreatment_h : float
-        Drug exposure and EV/intervention pretreatment in h (a condition's ``assay_time_h`` takes precedence).
-    species : sequence of str, optional
-        Species reported at assay end (default: those of ``KEY_SPECIES`` the model has).
-    progress : callable, optional
-        Called with each condition's name as it finishes.
-
-    Returns
-    -------
-    pandas.DataFrame
-        condition, drug, dose_uM, viability, cells_start, cells_end, cells_control, gr, the species, then the
-        condition's delivery budget at drug addition (:mod:`sim.budget`: ``delivered_*``, ``loaded_*``,
-        ``repression_*``, ``ev_internalised_fraction``; the same on every row of a condition).
-    """
-    conditions = _check_conditions(conditions)
-    engine = engine_for(model)
-    cat = load_catalogue()
-    values = [c.values(model, cat) for c in conditions]  # every name checked before any run
-    species = engine.check_selection(list(species) if species else [s for s in KEY_SPECIES if s in engine.species])
-    drugs = {c.drug or model.drug for c in conditions}
-    if doses is None:
-        if len(drugs) != 1 or None in drugs:
-            raise InvalidValueError(f"Give 'doses' explicitly when conditions use different drugs ({drugs}).")
-        doses = dose_grid(drugs.pop(), n_doses)
-    doses = np.asarray(doses, dtype=float)
-    if doses.ndim != 1 or doses.size < 3 or not np.all(np.isfinite(doses)) or np.any(doses <= 0):
-        raise InvalidValueError(f"'doses' must be >= 3 finite doses > 0 uM. Got {doses.tolist()}.")
-    protocol = AssayProtocol(engine, pretreatment_h)
-    seeding = model.defaults["seeding_density"]
-    selections = ["N_cancer"] + species
-    rows = []
-    for cond, vals in zip(conditions, values):
-        hours = cond.assay_time_h or assay_h
-        start = vals.get("seeding_density", seeding)
-        control = protocol.endpoint({**vals, "drug_ext": 0.0}, hours, selections)
-        budget = delivery_budget(protocol, vals)
-        for dose in np.concatenate([[0.0], doses]):
-            end = control if dose == 0 else protocol.endpoint({**vals, "drug_ext": float(dose)}, hours, selections)
-            rows.append({"condition": cond.name, "drug": cond.drug or model.drug, "dose_uM": float(dose),
-                         "viability": end[0] / control[0], "cells_start": start, "cells_end": end[0],
-                         "cells_control": control[0], **dict(zip(species, end[1:])), **budget})
-        if progress:
-            progress(cond.name)
-    table = pd.DataFrame(rows)
-    table.insert(5, "gr", gr_values(table["cells_end"], table["cells_control"], table["cells_start"]))
-    return table
-
-
-def fit_curves(table: pd.DataFrame, response: str = "viability") -> pd.DataFrame:
-    """Fit every condition of a dose-response table: 4PL (sim.fit), GR metrics (sim.gr) and AUC.
-
-    Returns one row per condition: the :class:`sim.fit.LL4Fit` columns, ``auc`` (mean viability over the log10
-    dose range, trapezoid rule; 1 = no effect), ``emax`` (viability at the highest dose) and the GR metrics
-    (``gr50``, ``grmax``, ``grinf``, ``gec50``, ``h_gr``, ``gr_aoc``, ``gr_status``), then the condition's delivery
-    budget columns when the table has them. Never raises for a curve
-    that cannot be fitted; ``status`` and ``gr_status`` say why (``control_not_growing``: the condition's
-    drug-free cells grew less than ``MIN_CONTROL_GROWTH``-fold, e.g. under a toxic erastin dose, so GR values
-    are not defined).
-    """
-    rows = []
-    for name, sub in table.groupby("condition", sort=False):
-        sub = sub.sort_values("dose_uM")
-        fit = fit_ll4(sub["dose_uM"], sub[response])
-        pos = sub[sub["dose_uM"] > 0]
-        lx = np.log10(pos["dose_uM"].to_numpy())
-        v = pos[response].to_numpy()
-        auc = float(np.trapezoid(v, lx) / (lx[-1] - lx[0])) if len(lx) > 1 else math.nan
-        row = {"condition": name, **fit.as_row(), "auc": auc, "emax": float(v[-1])}
-        budget = budget_part(sub.iloc[0])
-        if "gr" in sub:
-            growth = float(sub["cells_control"].iloc[0] / sub["cells_start"].iloc[0])
-            if growth >= MIN_CONTROL_GROWTH:
-                row.update(fit_gr(pos["dose_uM"].to_numpy(), pos["gr"].to_numpy()).as_row())
-            else:  # GR normalises by the control's growth; without growth it is not defined (Hafner 2016)
-                row.update({k: math.nan for k in GRFit().as_row()}, gr_status="control_not_growing")
-        rows.append({**row, **budget})
-    return pd.DataFrame(rows)
+    @model_validator(mode="after")
+    def _range(self):
+        if self.min_dose is not None and self.max_dose is not None and self.min_dose >= self.max_dose:
+            raise ValueError(f"min_dose must be below max_dose. Got {self.min_dose:g} >= {self.max_dose:g} uM.")
+        return self
 
 
 def _ev_signature(c: Condition) -> tuple:
@@ -343,3 +262,63 @@ def reversal_curves(conditions: Sequence[Condition], shifts: pd.DataFrame) -> pd
                   "fraction_reversed_specific": s, "ic50_fold": fold} for d, f, s, fold in sorted(pts)]
     return pd.DataFrame(rows, columns=["intervention", "reference", "unit", "dose", "fraction_reversed",
                                        "fraction_reversed_specific", "ic50_fold"])
+
+
+class DoseResponseAnalysis(Analysis):
+    """Curves, fits and the shift table of every condition (see the module docstring)."""
+
+    name = "dose_response"
+    Settings = DoseResponseSettings
+
+    def check(self, spec) -> None:
+        names = [c.name for c in spec.conditions]
+        dr = spec.dose_response
+        for label, name in [("dose_response.control", dr.control)] + [
+                (f"dose_response.references['{k}']", n) for k, n in dr.references.items()] + [
+                ("dose_response.references key", k) for k in dr.references]:
+            if name is not None:
+                known_condition(label, name, names)
+        no_condition_key(spec, "dose", "a dose-response runs the dose grid of [dose_response]; remove 'dose'.")
+
+    def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
+        """Curves, fits, shift table and plots (``quick``: 6 doses)."""
+        dr, quick = spec.dose_response, options.quick
+        control, refs = default_references(spec.conditions, dr.control)  # names checked before any run
+        refs.update(dr.references)
+        added, alone = intervention_alone(spec.conditions)  # each intervention also without EVs (EV-specific)
+        conditions = list(spec.conditions) + added
+        drug = next((c.drug for c in spec.conditions if c.drug), None) or model.drug
+        doses = dr.doses or dose_grid(drug, 6 if quick else dr.n_doses, dr.min_dose, dr.max_dose)
+        if quick and dr.doses:
+            doses = dr.doses[:: max(1, len(dr.doses) // 6)]
+        with tqdm(total=len(conditions), desc="conditions", unit="cond", leave=False,
+                  disable=options.quiet or not sys.stderr.isatty()) as bar:
+            table = run_dose_response(model, conditions, doses=doses, assay_h=dr.assay_time_h,
+                                      pretreatment_h=dr.pretreatment_h, species=dr.species,
+                                      progress=lambda name: (bar.set_postfix_str(name[:30]), bar.update(1)))
+        fits = fit_curves(table)
+        shifts = shift_table(fits, control, refs, alone=alone)
+        title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+        files = [write_table(table, folder / "dose_response.csv"), write_table(fits, folder / "fits.csv"),
+                 write_table(shifts, folder / "shifts.csv"),
+                 write_table(model.parameter_table(), folder / "parameters.csv"),
+                 model.write_sbml(folder / "model.xml"),
+                 write_figure(plot_dose_response(table, fits, drug, title), folder / "dose_response.png"),
+                 write_figure(plot_shift_bars(shifts, control, title), folder / "ic50_shift.png")]
+        curves = reversal_curves(conditions, shifts)
+        if len(curves):
+            files += [write_table(curves, folder / "reversal.csv"),
+                      write_figure(plot_reversal(curves, title), folder / "reversal.png")]
+        budget = {row["condition"]: budget_part(row) for _, row in shifts.iterrows()}
+        notes = delivery_notes(model, conditions)
+        files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                    {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,
+                                     "references": refs, "alone": alone, "added_conditions": [c.name for c in added],
+                                     "delivery_budget": budget, "delivery_notes": notes}))
+        summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_lower", "ic50_fold_upper",
+                          "gr50_fold", "fraction_reversed", "fraction_reversed_specific", "status"]].copy()
+        summary.attrs["footer"] = "\n".join(notes)
+        return ExperimentResult(folder, files, table, summary)
+
+
+ANALYSIS = DoseResponseAnalysis()

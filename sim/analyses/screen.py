@@ -14,25 +14,32 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions, condition_pair, no_condition_key
+from sim.analyses.boolean import cafev_network
+from sim.boolean.conditions import ode_gene_nodes
 from sim.budget import delivery_notes
-from sim.screen.perturbations import KINDS, WILD_TYPE, design, gene_aliases, parse, screen_genes
+from sim.catalogue import load_catalogue
+from sim.errors import InvalidValueError, UnknownNameError
+from sim.plots import pyplot
+from sim.results import atomic_write, write_figure, write_metadata, write_table
+from sim.screen.evaluate import BooleanScreenPoint, OdeScreenPoint
+from sim.screen.perturbations import (KINDS, WILD_TYPE, Perturbation, design, gene_aliases, parse, resolve_genes,
+                                      screen_genes)
 from sim.screen.tables import agreement_table, pair_table, rank_table
 from sim.sweep.faults import failure_counts
-
-
-def _plt():
-    from sim.plots import _plt as plt
-
-    return plt()
+from sim.sweep.runner import run_sweep
 
 
 def plot_top(ranking: pd.DataFrame, top: int = 15, title: str | None = None):
     """Bars of the fraction of the EV shift reversed by the top perturbations (toxic-alone ones hatched grey)."""
-    plt = _plt()
+    plt = pyplot()
     ok = ranking[ranking["status"] == "ok"].dropna(subset=["fraction_reversed"])
     shown = pd.concat([ok[~ok["toxic_alone"]].head(top), ok[ok["toxic_alone"]].head(max(0, top // 3))])
     fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(shown) + 1.6))
@@ -56,7 +63,7 @@ def plot_top(ranking: pd.DataFrame, top: int = 15, title: str | None = None):
 def plot_pairs(ranking: pd.DataFrame, pairs: pd.DataFrame, title: str | None = None):
     """Two heatmaps over gene pairs: the fraction of the shift reversed (singles on the diagonal) and the Bliss
     excess on the cells left at the screen's dose."""
-    plt = _plt()
+    plt = pyplot()
     ok = pairs[pairs["status"] == "ok"]
     singles = list(dict.fromkeys(list(ok["a"]) + list(ok["b"])))
     index = {s: i for i, s in enumerate(singles)}
@@ -100,74 +107,144 @@ def plot_pairs(ranking: pd.DataFrame, pairs: pd.DataFrame, title: str | None = N
 
 def _boolean_points(points: pd.DataFrame) -> pd.DataFrame:
     """The points whose genes all have a Boolean node (others cannot be asked of the logical model)."""
-    from sim.analyses.boolean import cafev_network
-    from sim.boolean.conditions import ode_gene_nodes
-
     nodes, network = ode_gene_nodes(), cafev_network()
     has_node = [all(nodes.get(p.gene, p.gene) in network.rules for p in parse(label)) for label in points["perturbation"]]
     return points[has_node]
 
 
-def run_screen_experiment(spec, model, folder, quick=False, workers=None, resume=False, quiet=False, scheduler=None):
-    """Run a screen spec; returns (folder, files, ranking, summary)."""
-    from sim.catalogue import load_catalogue
-    from sim.results import atomic_write, write_figure, write_metadata, write_table
-    from sim.screen.evaluate import BooleanScreenPoint, OdeScreenPoint
-    from sim.sweep.runner import run_sweep
+class ScreenPerturbation(BaseModel):
+    """One ``[[screen.perturbations]]`` entry: applied to every screened gene."""
 
-    sc = spec.screen
-    genes = sc.genes or screen_genes(sc.cell)
-    if quick:
-        genes = genes[:3]
-    kinds = [(KINDS[p.kind], p.level) for p in sc.perturbations]
-    conditions = {c.name: c.model_dump(exclude_defaults=True) for c in spec.conditions
-                  if c.name in (sc.condition, sc.reference)}
-    for cond in spec.conditions:  # every name checked before any run (genes were checked with the spec)
-        cond.values(model)
-    drug = next(c.drug for c in spec.conditions if c.name == sc.condition) or model.preset["drug"]
-    dose = sc.dose or load_catalogue().drug(drug)["ic50_ref_uM"]  # the conditions' drug, not only the preset's
-    points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
-    run = dict(workers=workers or os.cpu_count() or 1, chunk_size=sc.chunk_size, resume=resume,
-               progress=False if quiet else None, scheduler=scheduler, retry=sc.retry)
-    ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
-                         sc.pretreatment_h)
-    raw = run_sweep(ode, points, folder / "ode", desc="screen, ODE", **run)
-    files = [folder / "ode", write_table(raw, folder / "screen.csv"),
-             atomic_write(folder / "screen.parquet", lambda p: raw.to_parquet(p, index=False))]
-    boolean = pd.DataFrame()
-    if sc.boolean:
-        bool_points = _boolean_points(points[points["size"] <= (2 if sc.pairwise else 1)])
-        samples = 500 if quick else sc.boolean_samples
-        boolean = run_sweep(BooleanScreenPoint(spec.experiment.scenario, conditions, samples, spec.experiment.seed),
-                            bool_points, folder / "boolean", desc="screen, Boolean", **run)
-        files += [folder / "boolean", write_table(boolean, folder / "boolean.csv")]
-    ranking = rank_table(raw, sc.condition, sc.reference, sc.toxicity_threshold)
-    files.append(write_table(ranking, folder / "ranking.csv"))
-    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
-    files.append(write_figure(plot_top(ranking, sc.top, title), folder / "screen_top.png"))
-    if sc.pairwise:
-        pairs = pair_table(raw, sc.condition)
-        files += [write_table(pairs, folder / "pairs.csv"),
-                  write_figure(plot_pairs(ranking, pairs, title), folder / "screen_pairs.png")]
-    if sc.boolean and len(boolean):
-        agreement = pd.concat([agreement_table(raw, boolean, c) for c in (sc.reference, sc.condition)],
-                              ignore_index=True)
-        files.append(write_table(agreement, folder / "agreement.csv"))
-    wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
-    notes = delivery_notes(model, [c for c in spec.conditions if c.name in (sc.condition, sc.reference)])
-    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
-                                {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug, "dose_uM": dose,
-                                 "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
-                                 "failed_points": int((raw["status"] != "ok").sum()),
-                                 "failures_by_reason": failure_counts(raw), "delivery_notes": notes}))
-    shown = ["rank", "perturbation", "fraction_reversed", "ic50_fold_vs_wt", "viability_alone", "toxic_alone"]
-    summary = ranking[[c for c in shown if c in ranking]].head(sc.top)
-    counts = failure_counts(raw)
-    footer = list(notes)
-    if counts:
-        footer.append("failed points by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-                      + f" (see {folder / 'screen.csv'})")
-    if not math.isfinite(ranking.attrs.get("wt_shift_fold", math.nan)):
-        footer.append("the wild-type EV shift could not be fitted; fraction_reversed is undefined")
-    summary.attrs["footer"] = "\n".join(footer)
-    return folder, files, ranking, summary
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["knockout", "knockdown", "overexpression"] = "knockout"
+    level: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _level(self):
+        try:
+            Perturbation("GENE", KINDS[self.kind], self.level)
+        except InvalidValueError as exc:
+            raise ValueError(str(exc).replace("Perturbation of 'GENE'", "").replace("'GENE:", "'")) from None
+        return self
+
+
+class ScreenSettings(BaseModel):
+    """The ``[screen]`` table: which genes, which perturbations, single or pairwise, and the readouts."""
+
+    model_config = ConfigDict(extra="forbid")
+    genes: list[str] = Field(default_factory=list)
+    cell: Literal["cancer", "CAF", "all"] = "cancer"
+    pairwise: bool = False
+    perturbations: list[ScreenPerturbation] = Field(default_factory=lambda: [ScreenPerturbation()], min_length=1)
+    condition: str | None = None
+    reference: str | None = None
+    dose: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    n_doses: int = Field(default=8, ge=4, le=50)
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
+    toxicity_threshold: float = Field(default=0.5, gt=0, lt=1)
+    boolean: bool = True
+    boolean_samples: int = Field(default=2000, ge=100, le=1_000_000)
+    top: int = Field(default=15, ge=1, le=500)
+    chunk_size: int = Field(default=4, ge=1, le=100_000)
+    retry: bool = False  # run a point whose simulation failed once more with 100x tighter tolerances
+
+    @field_validator("genes")
+    @classmethod
+    def _known_genes(cls, v: list[str]) -> list[str]:
+        try:
+            genes = resolve_genes(v, "models/tables/genes.tsv")
+        except UnknownNameError as exc:
+            raise ValueError(str(exc)) from None
+        dupes = sorted({g for g in genes if genes.count(g) > 1})
+        if dupes:
+            raise ValueError(f"genes must be unique; repeated: {', '.join(dupes)}")
+        return genes
+
+
+class ScreenAnalysis(Analysis):
+    """Perturbations ranked by how much of the EV shift they reverse (see the module docstring)."""
+
+    name = "screen"
+    Settings = ScreenSettings
+    parallel = True
+
+    def check(self, spec) -> None:
+        names = [c.name for c in spec.conditions]
+        sc = spec.screen
+        condition_pair("screen", sc.condition, sc.reference, names, True,
+                       "the screen ranks how much of the shift between them each perturbation reverses")
+        no_condition_key(spec, "dose", "a screen runs a dose-response (and screen.dose for viability); remove 'dose'.")
+        for c in spec.conditions:
+            if c.assay_time_h is not None:
+                raise ValueError(f"condition '{c.name}' sets assay_time_h, but a screen compares every condition "
+                                 f"over one assay; set screen.assay_time_h instead.")
+        by_name = {c.name: c for c in spec.conditions}
+        drugs = {by_name[n].drug for n in (sc.condition, sc.reference)}
+        if len(drugs) > 1:
+            raise ValueError(f"screen.condition and screen.reference must use the same drug (the shift is between "
+                             f"them). Got {', '.join(sorted(str(d or 'the preset drug') for d in drugs))}.")
+        kinds = [(p.kind, p.level) for p in sc.perturbations]
+        dupes = sorted({f"{k}{'' if lv is None else f' {lv:g}'}" for k, lv in kinds if kinds.count((k, lv)) > 1})
+        if dupes:
+            raise ValueError(f"screen.perturbations must be unique; repeated: {', '.join(dupes)}")
+
+    def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
+        """Every perturbation in both conditions (ODE and, where it has nodes, Boolean), ranked."""
+        quick, sc = options.quick, spec.screen
+        genes = sc.genes or screen_genes(sc.cell)
+        if quick:
+            genes = genes[:3]
+        kinds = [(KINDS[p.kind], p.level) for p in sc.perturbations]
+        conditions = {c.name: c.model_dump(exclude_defaults=True) for c in spec.conditions
+                      if c.name in (sc.condition, sc.reference)}
+        drug = next(c.drug for c in spec.conditions if c.name == sc.condition) or model.preset["drug"]
+        dose = sc.dose or load_catalogue().drug(drug)["ic50_ref_uM"]  # the conditions' drug, not only the preset's
+        points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
+        run = dict(workers=options.workers or os.cpu_count() or 1, chunk_size=sc.chunk_size, resume=options.resume,
+                   progress=False if options.quiet else None, scheduler=options.scheduler, retry=sc.retry)
+        ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
+                             sc.pretreatment_h)
+        raw = run_sweep(ode, points, folder / "ode", desc="screen, ODE", **run)
+        files = [folder / "ode", write_table(raw, folder / "screen.csv"),
+                 atomic_write(folder / "screen.parquet", lambda p: raw.to_parquet(p, index=False))]
+        boolean = pd.DataFrame()
+        if sc.boolean:
+            bool_points = _boolean_points(points[points["size"] <= (2 if sc.pairwise else 1)])
+            samples = 500 if quick else sc.boolean_samples
+            boolean = run_sweep(BooleanScreenPoint(spec.experiment.scenario, conditions, samples, spec.experiment.seed),
+                                bool_points, folder / "boolean", desc="screen, Boolean", **run)
+            files += [folder / "boolean", write_table(boolean, folder / "boolean.csv")]
+        ranking = rank_table(raw, sc.condition, sc.reference, sc.toxicity_threshold)
+        files.append(write_table(ranking, folder / "ranking.csv"))
+        title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+        files.append(write_figure(plot_top(ranking, sc.top, title), folder / "screen_top.png"))
+        if sc.pairwise:
+            pairs = pair_table(raw, sc.condition)
+            files += [write_table(pairs, folder / "pairs.csv"),
+                      write_figure(plot_pairs(ranking, pairs, title), folder / "screen_pairs.png")]
+        if sc.boolean and len(boolean):
+            agreement = pd.concat([agreement_table(raw, boolean, c) for c in (sc.reference, sc.condition)],
+                                  ignore_index=True)
+            files.append(write_table(agreement, folder / "agreement.csv"))
+        wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
+        notes = delivery_notes(model, [c for c in spec.conditions if c.name in (sc.condition, sc.reference)])
+        files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                    {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug, "dose_uM": dose,
+                                     "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
+                                     "failed_points": int((raw["status"] != "ok").sum()),
+                                     "failures_by_reason": failure_counts(raw), "delivery_notes": notes}))
+        shown = ["rank", "perturbation", "fraction_reversed", "ic50_fold_vs_wt", "viability_alone", "toxic_alone"]
+        summary = ranking[[c for c in shown if c in ranking]].head(sc.top)
+        counts = failure_counts(raw)
+        footer = list(notes)
+        if counts:
+            footer.append("failed points by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                          + f" (see {folder / 'screen.csv'})")
+        if not math.isfinite(ranking.attrs.get("wt_shift_fold", math.nan)):
+            footer.append("the wild-type EV shift could not be fitted; fraction_reversed is undefined")
+        summary.attrs["footer"] = "\n".join(footer)
+        return ExperimentResult(folder, files, ranking, summary)
+
+
+ANALYSIS = ScreenAnalysis()

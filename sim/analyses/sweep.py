@@ -7,12 +7,21 @@ it was assembled from (``parts/``, what ``--resume`` continues from), ``indices.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions, condition_pair
 from sim.analyses.timecourse import unit_of
 from sim.budget import delivery_notes
+from sim.catalogue import load_catalogue
+from sim.engines import engine_for
+from sim.errors import SpecError
+from sim.plots import plain_log_ticks, pyplot
+from sim.results import atomic_write, write_figure, write_metadata, write_table
 from sim.sweep.design import Factor, analyse, make_design
 from sim.sweep.evaluate import AssayReadout, IC50Shift, species_column
 from sim.sweep.faults import failure_counts
@@ -20,11 +29,6 @@ from sim.sweep.runner import run_sweep
 
 FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
 
-
-def _plt():
-    from sim.plots import _plt as plt
-
-    return plt()
 
 
 EXPOSURE_UNITS = {"caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "ug/mL"}
@@ -35,8 +39,6 @@ READOUT_LABELS = {"ic50_fold": "IC50 fold vs reference", "ic50_uM": "IC50 (µM)"
 
 def factor_unit(name: str, model=None) -> str:
     """The unit of a factor from the exposure settings, the intervention table or the model's parameter table."""
-    from sim.catalogue import load_catalogue
-
     cat = load_catalogue()
     if name in EXPOSURE_UNITS:
         return EXPOSURE_UNITS[name]
@@ -66,8 +68,6 @@ def check_factor_units(factors, model, source: str = "<spec>") -> None:
     SpecError
         Naming ``sweep.factors[i].unit``, the unit expected (and the table it comes from) and the unit found.
     """
-    from sim.errors import SpecError
-
     for i, f in enumerate(factors):
         if f.unit is None:
             continue
@@ -76,9 +76,9 @@ def check_factor_units(factors, model, source: str = "<spec>") -> None:
             table = ("the exposure settings" if f.name in EXPOSURE_UNITS else
                      "models/tables/interventions.tsv" if expected and f.name not in model.docs else
                      "models/tables/parameters.tsv")
-            raise SpecError(f"{source}: the experiment spec is not valid:\n  sweep.factors[{i}].unit: factor '{f.name}' is in '{expected}' "
-                            f"({table}); found '{f.unit}'. Give the range in '{expected}' and set unit = "
-                            f"'{expected}' (or leave unit out).")
+            raise SpecError.invalid(source, [f"sweep.factors[{i}].unit: factor '{f.name}' is in '{expected}' "
+                                             f"({table}); found '{f.unit}'. Give the range in '{expected}' and set "
+                                             f"unit = '{expected}' (or leave unit out)."])
 
 
 def readout_label(readout: str) -> str:
@@ -98,7 +98,7 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
                model=None):
     """1 factor: readout curve with the no-shift line; 2 factors on a grid: heatmap with the 2-fold contour;
     saltelli: S1/ST bars with CIs; morris: mu* against sigma; otherwise readout against each factor."""
-    plt = _plt()
+    plt = pyplot()
     ok = table[table["status"] == "ok"]
     label = readout_label(readout)
     if indices is not None and design == "saltelli":
@@ -126,12 +126,10 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
         if readout in ("ic50_fold", "gr50_fold") and np.nanmin(grid.values) < FOLD_CONTOUR < np.nanmax(grid.values):
             cs = ax.contour(grid.columns, grid.index, grid.values, levels=[FOLD_CONTOUR], colors="white")
             ax.clabel(cs, fmt=lambda v: f"{v:g}-fold")
-        from sim.plots import _plain_log_ticks
-
         for axis, f, values in ((ax.xaxis, fx, grid.columns), (ax.yaxis, fy, grid.index)):
             if f.scale == "log":
                 (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
-                _plain_log_ticks(axis)
+                plain_log_ticks(axis)
             axis.set_ticks(list(values), [f"{v:.3g}" for v in values])  # label the grid's own values
         ax.set_xlabel(factor_label(fx.name, model))
         ax.set_ylabel(factor_label(fy.name, model))
@@ -143,10 +141,8 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
             if readout.endswith("_fold"):
                 ax.axhline(1.0, color="grey", lw=0.8, ls="--")
             if f.scale == "log":
-                from sim.plots import _plain_log_ticks
-
                 ax.set_xscale("log")
-                _plain_log_ticks(ax.xaxis)  # 0.25, 1, 4 rather than overlapping powers of ten
+                plain_log_ticks(ax.xaxis)  # 0.25, 1, 4 rather than overlapping powers of ten
                 values = np.unique(sub[f.name])
                 if len(values) <= 12:  # a grid: label its own values
                     ax.set_xticks(values, [f"{v:.3g}" for v in values])
@@ -159,61 +155,127 @@ def plot_sweep(table: pd.DataFrame, factors: list[Factor], readout: str, design:
     return fig
 
 
-def run_sweep_experiment(spec, model, folder, quick=False, workers=None, resume=False, quiet=False, scheduler=None):
-    """Run a sweep spec; returns (folder, files, table, summary)."""
-    from sim.results import atomic_write, write_figure, write_metadata, write_table
+class SweepFactor(BaseModel):
+    """One ``[[sweep.factors]]`` entry: a model parameter, ``caf_ratio``/``ev_dose_ug`` or an intervention id."""
 
-    sw = spec.sweep
-    by_name = {c.name: c for c in spec.conditions}
-    factors = [Factor(f.name, f.low, f.high, f.scale, 2 if quick else f.points) for f in sw.factors]
-    condition = by_name[sw.condition].model_dump(exclude_defaults=True)
-    checker = IC50Shift(spec.experiment.scenario, condition)
-    checker.check([f.name for f in factors])  # every factor name and stated unit checked before any run
-    check_factor_units(sw.factors, model, spec._source)
-    reference = by_name[sw.reference].model_dump(exclude_defaults=True) if sw.reference else None
-    if sw.readout in READOUT_LABELS and sw.readout != "viability":
-        evaluate = IC50Shift(spec.experiment.scenario, condition, reference, 6 if quick else sw.n_doses,
-                             sw.pretreatment_h)
-    else:
-        from sim.engines.ode import engine_for
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    low: float = Field(allow_inf_nan=False)
+    high: float = Field(allow_inf_nan=False)
+    scale: Literal["lin", "log"] = "lin"
+    points: int = Field(default=5, ge=2, le=1000)
+    unit: str | None = None  # if given, checked against the parameter/intervention table before any run
 
-        if sw.readout == "species":
-            engine_for(model).check_selection([sw.species])  # did-you-mean before any run
-        evaluate = AssayReadout(spec.experiment.scenario, condition, sw.readout, sw.species, sw.dose,
-                                sw.assay_time_h, sw.pretreatment_h, sw.statistic, sw.time_h)
-    readout = species_column(sw.species, sw.statistic, sw.time_h) if sw.readout == "species" else sw.readout
-    n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
-    points = make_design(factors, sw.design, n, spec.experiment.seed)
-    table = run_sweep(evaluate, points, folder, workers=workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
-                      resume=resume, progress=False if quiet else None, scheduler=scheduler, retry=sw.retry)
-    table.insert(table.columns.get_loc("status"), "seed", spec.experiment.seed)
-    files = [folder / "parts", write_table(table, folder / "sweep.csv"),
-             atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]
-    indices = None
-    if sw.design in ("saltelli", "morris"):
-        y = table[readout].to_numpy(dtype=float)
-        if np.all(np.isfinite(y)):
-            indices = analyse(factors, sw.design, points, y, spec.experiment.seed)
-            files.append(write_table(indices, folder / "indices.csv"))
-    title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
-    files.append(write_figure(plot_sweep(table, factors, readout, sw.design, indices, title, model),
-                              folder / "sweep.png"))
-    files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
-                                {"quick": quick, "design": sw.design, "points": len(points),
-                                 "failures_by_reason": failure_counts(table),
-                                 "factors": [f.__dict__ for f in factors],
-                                 "delivery_notes": delivery_notes(model, [by_name[n] for n in (sw.condition,
-                                                                  sw.reference) if n], sw.factors)}))
-    failed = table["status"] != "ok"
-    counts = failure_counts(table)
-    summary = pd.DataFrame([{"points": len(table), "failed": int(failed.sum()),
-                             "failures_by_reason": ", ".join(f"{k} {v}" for k, v in counts.items()) or "none",
-                             "retried": int(table["retried"].sum()) if "retried" in table else 0,
-                             f"{readout}_min": table[readout].min() if readout in table else np.nan,
-                             f"{readout}_max": table[readout].max() if readout in table else np.nan}])
-    if indices is not None:
-        summary = indices
-    notes = delivery_notes(model, [by_name[n] for n in (sw.condition, sw.reference) if n], sw.factors)
-    summary.attrs["footer"] = "\n".join(notes)
-    return folder, files, table, summary
+    @model_validator(mode="after")
+    def _range(self):
+        if self.low >= self.high:
+            raise ValueError(f"the range must have low < high. Got {self.low:g} to {self.high:g}.")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"a log range must be > 0. Got low = {self.low:g}.")
+        return self
 
+
+class SweepSettings(BaseModel):
+    """The ``[sweep]`` table: the design, the factors, and which conditions the IC50 shift compares."""
+
+    model_config = ConfigDict(extra="forbid")
+    design: Literal["grid", "lhs", "sobol", "saltelli", "morris"] = "grid"
+    n: int = Field(default=64, ge=2, le=1_000_000)
+    factors: list[SweepFactor] = Field(default_factory=list)
+    condition: str | None = None
+    reference: str | None = None
+    readout: Literal["ic50_fold", "ic50_uM", "gr50_fold", "gr50_uM", "auc", "auc_fold", "viability",
+                     "species"] = "ic50_fold"
+    species: str = "PTEN"
+    statistic: Literal["end", "max", "at"] = "end"
+    time_h: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    dose: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    assay_time_h: float = Field(default=72.0, gt=0, allow_inf_nan=False)
+    n_doses: int = Field(default=8, ge=4, le=50)
+    pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
+    chunk_size: int = Field(default=8, ge=1, le=100_000)
+    retry: bool = False  # run a point whose simulation failed once more with 100x tighter tolerances
+
+
+class SweepAnalysis(Analysis):
+    """A design over factors, a readout at every point (see the module docstring)."""
+
+    name = "sweep"
+    Settings = SweepSettings
+    parallel = True
+
+    def check(self, spec) -> None:
+        names = [c.name for c in spec.conditions]
+        sw = spec.sweep
+        if not sw.factors:
+            raise ValueError("sweep.factors: a sweep needs at least one factor")
+        factor_names = [f.name for f in sw.factors]
+        if len(set(factor_names)) != len(factor_names):
+            raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
+        condition_pair("sweep", sw.condition, sw.reference, names, sw.readout.endswith("_fold"),
+                       "the fold is one against the other")
+        if sw.readout == "species" and sw.statistic == "at":
+            if sw.time_h is None:
+                raise ValueError("sweep.time_h is required with statistic = 'at': the hour after the drug at which "
+                                 "the species is read")
+            if sw.time_h > sw.assay_time_h:
+                raise ValueError(f"sweep.time_h ({sw.time_h:g} h) is after the end of the assay "
+                                 f"(assay_time_h = {sw.assay_time_h:g} h)")
+
+    def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
+        """The design's points in worker processes (resumable), the table, the indices and the plot."""
+        quick, sw = options.quick, spec.sweep
+        by_name = {c.name: c for c in spec.conditions}
+        factors = [Factor(f.name, f.low, f.high, f.scale, 2 if quick else f.points) for f in sw.factors]
+        condition = by_name[sw.condition].model_dump(exclude_defaults=True)
+        checker = IC50Shift(spec.experiment.scenario, condition)
+        checker.check([f.name for f in factors])  # every factor name and stated unit checked before any run
+        check_factor_units(sw.factors, model, spec._source)
+        reference = by_name[sw.reference].model_dump(exclude_defaults=True) if sw.reference else None
+        if sw.readout in READOUT_LABELS and sw.readout != "viability":
+            evaluate = IC50Shift(spec.experiment.scenario, condition, reference, 6 if quick else sw.n_doses,
+                                 sw.pretreatment_h)
+        else:
+            if sw.readout == "species":
+                engine_for(model).check_selection([sw.species])  # did-you-mean before any run
+            evaluate = AssayReadout(spec.experiment.scenario, condition, sw.readout, sw.species, sw.dose,
+                                    sw.assay_time_h, sw.pretreatment_h, sw.statistic, sw.time_h)
+        readout = species_column(sw.species, sw.statistic, sw.time_h) if sw.readout == "species" else sw.readout
+        n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
+        points = make_design(factors, sw.design, n, spec.experiment.seed)
+        table = run_sweep(evaluate, points, folder, workers=options.workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
+                          resume=options.resume, progress=False if options.quiet else None,
+                          scheduler=options.scheduler, retry=sw.retry)
+        table.insert(table.columns.get_loc("status"), "seed", spec.experiment.seed)
+        files = [folder / "parts", write_table(table, folder / "sweep.csv"),
+                 atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]
+        indices = None
+        if sw.design in ("saltelli", "morris"):
+            y = table[readout].to_numpy(dtype=float)
+            if np.all(np.isfinite(y)):
+                indices = analyse(factors, sw.design, points, y, spec.experiment.seed)
+                files.append(write_table(indices, folder / "indices.csv"))
+        title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+        files.append(write_figure(plot_sweep(table, factors, readout, sw.design, indices, title, model),
+                                  folder / "sweep.png"))
+        files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                    {"quick": quick, "design": sw.design, "points": len(points),
+                                     "failures_by_reason": failure_counts(table),
+                                     "factors": [f.__dict__ for f in factors],
+                                     "delivery_notes": delivery_notes(model, [by_name[n] for n in (sw.condition,
+                                                                      sw.reference) if n], sw.factors)}))
+        failed = table["status"] != "ok"
+        counts = failure_counts(table)
+        summary = pd.DataFrame([{"points": len(table), "failed": int(failed.sum()),
+                                 "failures_by_reason": ", ".join(f"{k} {v}" for k, v in counts.items()) or "none",
+                                 "retried": int(table["retried"].sum()) if "retried" in table else 0,
+                                 f"{readout}_min": table[readout].min() if readout in table else np.nan,
+                                 f"{readout}_max": table[readout].max() if readout in table else np.nan}])
+        if indices is not None:
+            summary = indices
+        notes = delivery_notes(model, [by_name[n] for n in (sw.condition, sw.reference) if n], sw.factors)
+        summary.attrs["footer"] = "\n".join(notes)
+        return ExperimentResult(folder, files, table, summary)
+
+
+ANALYSIS = SweepAnalysis()

@@ -5,18 +5,36 @@ column per readout. Readout units: N_cancer cells/mL; PTEN, GSH, LROS relative (
 pAKT, CASP3a fractions; pSTAT3 relative to total STAT3; <miRNA>_RISC Ago-loaded free copies/cell; *_delivered
 copies/cell that reached the cytosol (cumulative, diluted by division); EV_med EV/mL; EV_internalised cumulative EVs
 taken up by the cancer cells per mL of medium.
+
+As an experiment (``analysis = "timecourse"``) its table is (all optional)::
+
+    [timecourse]
+    end_time_h = 72                       # h after the drug
+    points = 73
+    readouts = ["PTEN", "pAKT"]           # default: :func:`default_readouts`
+    pretreatment_h = 0                    # EVs and interventions before the drug, shown at negative times
+
+and it writes timecourse.csv, summary.csv (each condition at its last time point, with its delivery budget),
+timecourse.png, parameters.csv, model.xml and metadata.json.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions
+from sim.budget import delivery_budget, delivery_notes
 from sim.catalogue import load_catalogue, model_id
 from sim.conditions import Condition, condition_list
-from sim.engines.ode import engine_for
+from sim.engines import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
+from sim.plots import pyplot
 from sim.protocol import AssayProtocol
+from sim.results import write_figure, write_metadata, write_table
 
 CORE_READOUTS = ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "GSH", "CASP3a", "drug_in", "EV_med",
                  "EV_internalised")
@@ -108,12 +126,7 @@ def plot_timecourse(table: pd.DataFrame, readouts: Sequence[str] | None = None, 
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fixed = {"condition", "drug", "dose_uM", "ev_mode", "time_h"}
     readouts = list(readouts or [c for c in table.columns if c not in fixed])
     missing = [r for r in readouts if r not in table.columns]
@@ -152,3 +165,68 @@ def plot_timecourse(table: pd.DataFrame, readouts: Sequence[str] | None = None, 
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def summarise_timecourse(table: pd.DataFrame, budget: dict | None = None) -> pd.DataFrame:
+    """One row per condition at the last time point: key readouts, then the condition's delivery budget there
+    (``budget``: condition -> :func:`sim.budget.delivery_budget`; per cargo, copies delivered per cell, Ago-loaded
+    copies and the target's repression)."""
+    last = table.groupby("condition", sort=False).tail(1).set_index("condition")  # each condition's own end
+    cols = [c for c in ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "CASP3a") if c in last]
+    summary = last[cols].copy()
+    summary.insert(0, "time_h", last["time_h"])
+    summary = summary.reset_index()
+    if budget:
+        extra = pd.DataFrame([{"condition": name, **values} for name, values in budget.items()])
+        summary = summary.merge(extra, on="condition", how="left")
+    return summary
+
+
+class TimecourseSettings(BaseModel):
+    """The ``[timecourse]`` table."""
+
+    model_config = ConfigDict(extra="forbid")
+    end_time_h: float = 72.0
+    points: int = Field(default=73, ge=2, le=100000)
+    readouts: list[str] | None = None
+    pretreatment_h: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+
+    @field_validator("end_time_h")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"must be a finite number of hours > 0. Got {v:g}.")
+        return v
+
+
+class TimecourseAnalysis(Analysis):
+    """Time courses of every condition (see the module docstring)."""
+
+    name = "timecourse"
+    Settings = TimecourseSettings
+
+    def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
+        """The time courses, their summary and plot (``quick``: 13 points)."""
+        tc = spec.timecourse
+        engine = engine_for(model)
+        engine.check_selection(tc.readouts or default_readouts(model))  # did-you-mean before any run
+        table = simulate(model, spec.conditions, end_time=tc.end_time_h, points=13 if options.quick else tc.points,
+                         readouts=tc.readouts, pretreatment_h=tc.pretreatment_h)
+        protocol = AssayProtocol(engine, tc.pretreatment_h)
+        budget = {cond.name: delivery_budget(protocol, cond.values(model), at_h=cond.assay_time_h or tc.end_time_h)
+                  for cond in spec.conditions}  # at each condition's last time point, as the summary's other columns
+        summary = summarise_timecourse(table, budget)
+        summary.attrs["footer"] = "\n".join(delivery_notes(model, spec.conditions))
+        files = [write_table(table, folder / "timecourse.csv"),
+                 write_table(summary, folder / "summary.csv"),
+                 write_table(model.parameter_table(), folder / "parameters.csv"),
+                 model.write_sbml(folder / "model.xml")]
+        fig = plot_timecourse(table, title=f"{spec.experiment.name}: {model.preset.get('title', model.name)}")
+        files.append(write_figure(fig, folder / "timecourse.png"))
+        files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
+                                    {"quick": options.quick, "delivery_budget": budget,
+                                     "delivery_notes": summary.attrs["footer"].splitlines()}))
+        return ExperimentResult(folder, files, table, summary)
+
+
+ANALYSIS = TimecourseAnalysis()

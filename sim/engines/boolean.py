@@ -24,7 +24,7 @@ from sim.boolean.network import BooleanNetwork, load_bnet, parse_bnet
 from sim.errors import InvalidValueError, RuleSyntaxError
 
 
-def _aeon(network: BooleanNetwork, fixed: dict | None = None):
+def aeon_network(network: BooleanNetwork, fixed: dict | None = None):
     """The network as an aeon BooleanNetwork with ``fixed`` nodes made constant (regulation graph inferred)."""
     import biodivine_aeon as ba
 
@@ -88,7 +88,7 @@ def attractors(network: BooleanNetwork, update: str = "async", fixed: dict | Non
         return attractor_table(network, patterns, update)
     import biodivine_aeon as ba
 
-    graph = ba.AsynchronousGraph(_aeon(network, fixed))
+    graph = ba.AsynchronousGraph(aeon_network(network, fixed))
     patterns = []
     for a in ba.Attractors.attractors(graph):
         vertices = a.vertices()
@@ -100,7 +100,7 @@ def fixed_points(network: BooleanNetwork, fixed: dict | None = None) -> pd.DataF
     """Fixed points (aeon), one row per state, columns = nodes (0/1)."""
     import biodivine_aeon as ba
 
-    graph = ba.AsynchronousGraph(_aeon(network, fixed))
+    graph = ba.AsynchronousGraph(aeon_network(network, fixed))
     points = ba.FixedPointsComp.create_from(graph).symbolic_vertices()
     rows = [{n: int(bool(v)) for n, v in s.to_named_dict().items()} for s in points]
     return pd.DataFrame(rows, columns=network.nodes).sort_values(network.nodes).reset_index(drop=True)
@@ -110,7 +110,7 @@ def minimal_trap_spaces(network: BooleanNetwork, fixed: dict | None = None) -> p
     """Minimal trap spaces (aeon), one row per space, node columns ``0``/``1``/``*`` (free)."""
     import biodivine_aeon as ba
 
-    spaces = ba.TrapSpacesComp.create_from(_aeon(network, fixed)).minimal_symbolic().spaces()
+    spaces = ba.TrapSpacesComp.create_from(aeon_network(network, fixed)).minimal_symbolic().spaces()
     rows = [_pattern({k: v for k, v in s.to_named_dict().items() if v is not None}, network.nodes) for s in spaces]
     return pd.DataFrame(sorted(rows), columns=network.nodes)
 
@@ -149,7 +149,7 @@ def save_network(network: BooleanNetwork, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".sbml", ".xml"):
-        path.write_text(_aeon(network).to_sbml(), encoding="utf-8")
+        path.write_text(aeon_network(network).to_sbml(), encoding="utf-8")
     else:
         path.write_text(network.to_bnet(), encoding="utf-8")
     return path

@@ -18,27 +18,33 @@ import os
 import numpy as np
 import pandas as pd
 
+from sim.engines.base import Engine, Tolerances
 from sim.engines.frozen import ConstantRules, split_constant_rules
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
 
-_ENGINES: dict[str, "OdeEngine"] = {}
 NEGATIVE_TOLERANCE = 1e-3  # a species ending below -1e-3 x max(1, |its start value|) is a failed run, not noise
 
 
-class OdeEngine:
+class OdeEngine(Engine):
     """Simulate a :class:`sim.build.BuiltModel` under many conditions with one compiled instance.
 
     Parameters
     ----------
     model : BuiltModel
         The model to compile.
-    rtol, atol : float
-        CVODE relative and absolute tolerances.
+    tolerances : Tolerances
+        CVODE's tolerances and step limit for every run of this engine (default rtol 1e-6, atol 1e-9).
+    rtol, atol : float, optional
+        Shorthand for ``Tolerances(rtol, atol)``.
 
-    Use :func:`engine_for` to share one engine per model within a process.
+    Use :func:`sim.engines.engine_for` to share one engine per model and tolerances within a process.
     """
 
-    def __init__(self, model, rtol: float = 1e-6, atol: float = 1e-9):
+    formalism = "ode"
+    compiles = True
+
+    def __init__(self, model, tolerances: Tolerances | None = None, *, rtol: float | None = None,
+                 atol: float | None = None):
         import roadrunner
 
         # SUNDIALS prints its own "[ERROR] ... cvHandleFailure" lines to stderr on a CVODE failure, which
@@ -53,10 +59,14 @@ class OdeEngine:
         self._constants = ConstantRules(split)
         for name, value in self._constants.values().items():  # exact: the SBML text holds them to 15 digits only,
             self.rr[name] = value  # and a value restored later must equal the one a run started with
+        tolerances = tolerances or Tolerances()
+        if rtol is not None or atol is not None:
+            tolerances = Tolerances(rtol or tolerances.rtol, atol or tolerances.atol, tolerances.max_steps)
+        self.tolerances = tolerances
         integrator = self.rr.getIntegrator()
-        integrator.setValue("relative_tolerance", rtol)
-        integrator.setValue("absolute_tolerance", atol)
-        integrator.setValue("maximum_num_steps", 100000)
+        integrator.setValue("relative_tolerance", tolerances.rtol)
+        integrator.setValue("absolute_tolerance", tolerances.atol)
+        integrator.setValue("maximum_num_steps", tolerances.max_steps)
         self.species = list(self.rr.model.getFloatingSpeciesIds())
         self.parameters = set(self.rr.model.getGlobalParameterIds())
         self._changed: dict[str, float] = {}
@@ -165,38 +175,3 @@ class OdeEngine:
         """Every species' value at ``end_time`` (h) of a run with ``values`` (and ``start``) set."""
         table = self.run(values, end_time, 2, self.species, start)
         return dict(zip(self.species, table.iloc[-1, 1:].to_numpy(dtype=float)))
-
-
-class tighter_tolerances:
-    """Context manager: every engine of this process integrates with ``factor`` x its tolerances and
-    ``1/factor`` x its step limit inside the block (a retry of a failed run), restored on exit."""
-
-    def __init__(self, factor: float = 0.01):
-        self.factor = factor
-        self._saved: list = []
-
-    def __enter__(self):
-        for engine in _ENGINES.values():
-            integrator = engine.rr.getIntegrator()
-            saved = {k: integrator.getValue(k) for k in ("relative_tolerance", "absolute_tolerance",
-                                                         "maximum_num_steps")}
-            self._saved.append((integrator, saved))
-            integrator.setValue("relative_tolerance", saved["relative_tolerance"] * self.factor)
-            integrator.setValue("absolute_tolerance", saved["absolute_tolerance"] * self.factor)
-            integrator.setValue("maximum_num_steps", int(saved["maximum_num_steps"] / self.factor))
-        return self
-
-    def __exit__(self, *exc):
-        for integrator, saved in self._saved:
-            for k, v in saved.items():
-                integrator.setValue(k, v)
-        self._saved.clear()
-        return False
-
-
-def engine_for(model) -> OdeEngine:
-    """Return the process-wide engine of ``model`` (compiled on first use, keyed by the model's SBML hash)."""
-    engine = _ENGINES.get(model.model_hash)
-    if engine is None:
-        engine = _ENGINES[model.model_hash] = OdeEngine(model)
-    return engine

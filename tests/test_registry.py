@@ -1,0 +1,68 @@
+"""The analysis registry and the spec as a discriminated union on ``analysis`` (issue #13, item 2)."""
+import pytest
+
+from sim.analyses import get_analysis, registry
+from sim.analyses.base import Analysis
+from sim.errors import InvalidValueError, SpecError, UnknownNameError
+from sim.experiment import run_experiment
+from sim.spec import parse_spec, spec_model
+
+HEADER = {"name": "r", "scenario": "pdac_gem"}
+CONDITIONS = [{"name": "control"}, {"name": "CAF-EV", "ev_mode": "coculture"}]
+
+
+def _spec(analysis: str, **tables) -> dict:
+    return {"experiment": {**HEADER, "analysis": analysis}, "conditions": CONDITIONS, **tables}
+
+
+def test_the_registry_finds_the_five_analyses_each_with_its_table():
+    found = registry()
+    assert sorted(found) == ["boolean", "dose_response", "screen", "sweep", "timecourse"]
+    for name, analysis in found.items():
+        assert isinstance(analysis, Analysis) and analysis.name == name
+        assert set(spec_model(name).model_fields) == {"experiment", "conditions", name}
+    assert {n for n, a in found.items() if a.parallel} == {"sweep", "screen"}
+
+
+def test_a_spec_is_the_model_of_its_analysis_and_holds_only_its_table():
+    spec = parse_spec(_spec("dose_response", dose_response={"n_doses": 5}))
+    assert type(spec).__name__ == "DoseResponseSpec" and spec.settings.n_doses == 5
+    assert not hasattr(spec, "sweep") and "sweep" not in spec.model_dump()
+
+
+def test_a_stray_table_of_another_analysis_is_refused_naming_it():
+    with pytest.raises(SpecError) as err:
+        parse_spec(_spec("dose_response", sweep={"n": 8}), "stray.toml")
+    message = str(err.value)
+    assert message.startswith("stray.toml: the experiment spec is not valid:")
+    assert "sweep: is the table of analysis 'sweep', but this experiment's analysis is 'dose_response'" in message
+
+
+def test_a_stray_table_is_reported_with_the_specs_other_errors():
+    with pytest.raises(SpecError) as err:
+        parse_spec(_spec("timecourse", screen={}, timecourse={"points": 1}), "two.toml")
+    lines = str(err.value).splitlines()[1:]
+    assert len(lines) == 2 and lines[0].strip().startswith("screen: is the table of analysis 'screen'")
+    assert lines[1].strip().startswith("timecourse.points:")
+
+
+def test_an_unknown_analysis_suggests_the_closest_and_lists_them():
+    with pytest.raises(SpecError) as err:
+        parse_spec(_spec("dose_respons"), "typo.toml")
+    assert "experiment.analysis: Unknown analysis 'dose_respons'. Did you mean 'dose_response'?" in str(err.value)
+    with pytest.raises(UnknownNameError, match="Did you mean 'screen'"):
+        get_analysis("scren")
+
+
+def test_checks_of_an_analysis_run_while_the_spec_is_validated():
+    with pytest.raises(SpecError, match=r"dose_response.control names condition 'contrl'.*Did you mean 'control'"):
+        parse_spec(_spec("dose_response", dose_response={"control": "contrl"}), "c.toml")
+    with pytest.raises(SpecError, match="sweep.factors: a sweep needs at least one factor"):
+        parse_spec(_spec("sweep", sweep={"condition": "CAF-EV"}), "s.toml")
+
+
+def test_worker_options_for_an_analysis_without_workers_fail_before_any_work(tmp_path):
+    spec = parse_spec(_spec("timecourse"))
+    with pytest.raises(InvalidValueError, match="workers apply to analyses that run points in worker processes"):
+        run_experiment(spec, tmp_path / "out", workers=2)
+    assert not (tmp_path / "out").exists()
