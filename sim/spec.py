@@ -37,7 +37,7 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, 
 from sim.analyses import get_analysis, registry
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
-from sim.errors import InvalidValueError, SpecError, UnknownNameError
+from sim.errors import InvalidValueError, SpecError, UnknownNameError, closest
 from sim.textfiles import read_toml
 
 
@@ -226,12 +226,48 @@ def check_conditions(spec: ExperimentSpec, model) -> None:
             raise SpecError.invalid(spec._source, [f"conditions[{i}] ('{cond.name}'): {exc}"]) from None
 
 
+def _experiments_dir() -> Path:
+    """The shipped experiments: the checkout's ``experiments/`` beside ``sim/`` (a source tree or an editable
+    install), else the copy installed with the package (``sim/_experiments`` of a wheel)."""
+    package = Path(__file__).resolve().parent
+    checkout = package.parent / "experiments"
+    return checkout if checkout.is_dir() else package / "_experiments"
+
+
+def shipped_experiments() -> dict[str, Path]:
+    """The experiments that come with cafev, by name (the file stem): what ``cafev run NAME`` runs."""
+    return {p.stem: p for p in sorted(_experiments_dir().glob("*.toml"))}
+
+
+def find_spec(name: str | Path) -> Path:
+    """An experiment spec by path, or by the name of a shipped experiment (``gw4869_reversal`` or
+    ``gw4869_reversal.toml``); a path that exists wins.
+
+    Raises
+    ------
+    SpecError
+        Neither a file nor a shipped experiment; names the closest shipped one.
+    """
+    path = Path(name)
+    if path.is_file() or len(path.parts) > 1:  # a path is read as given (a missing one says so)
+        return path
+    shipped = shipped_experiments()
+    stem = path.name.removesuffix(".toml")
+    if stem in shipped:
+        return shipped[stem]
+    close = closest(stem, shipped)
+    hint = f" Did you mean '{close}'?" if close else ""
+    raise SpecError(f"Experiment spec '{name}' is neither a file nor a shipped experiment.{hint} Shipped: "
+                    f"{', '.join(shipped) or 'none'} (cafev list experiments).")
+
+
 def load_spec(path: str | Path) -> ExperimentSpec:
-    """Read and validate a TOML experiment spec.
+    """Read and validate a TOML experiment spec, given by path or as the name of a shipped experiment.
 
     Raises
     ------
     SpecError
         Missing file, invalid TOML, or a key that does not validate.
     """
+    path = find_spec(path)
     return parse_spec(read_toml(path, SpecError, "Experiment spec"), str(path))

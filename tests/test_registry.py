@@ -66,3 +66,14 @@ def test_worker_options_for_an_analysis_without_workers_fail_before_any_work(tmp
     with pytest.raises(InvalidValueError, match="workers apply to analyses that run points in worker processes"):
         run_experiment(spec, tmp_path / "out", workers=2)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shipped_experiment_runs_by_name_and_a_typo_suggests_the_closest():
+    from sim.spec import find_spec, load_spec, shipped_experiments
+
+    shipped = shipped_experiments()
+    assert "gw4869_reversal" in shipped and len(shipped) == len(list(shipped.values()))
+    assert find_spec("gw4869_reversal") == find_spec("gw4869_reversal.toml") == shipped["gw4869_reversal"]
+    assert load_spec("pdac_gem_timecourse").experiment.analysis == "timecourse"
+    with pytest.raises(SpecError, match="neither a file nor a shipped experiment. Did you mean 'gw4869_reversal'"):
+        find_spec("gw4869_revesal")
