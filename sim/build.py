@@ -64,17 +64,11 @@ def _check_interaction(cat: Catalogue, it: Interaction, mirna_names: set, where:
             raise UnknownNameError("target gene", it.target, rna_genes, f"{row}, selected in the {where}")
 
 
-def assemble_antimony(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
-                      genes: list[str] | None = None) -> tuple[str, dict, dict]:
-    """Return (antimony body, generated parameter defaults with docs, miRNA ids) for the given pairs and modules."""
-    body, _, generated, mirnas, _ = _assemble(cat, interactions, modules, genes)
-    return body, generated, mirnas
-
-
 def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
-              genes: list[str] | None = None) -> tuple[str, list, dict, dict]:
-    """:func:`assemble_antimony`, also returning one :class:`Origin` per line of the body and the complex species of
-    each loaded miRNA with an RNA it holds (``(miRNA id, RNA) -> complex``; a target site's RNA is its gene)."""
+              genes: list[str] | None = None) -> tuple[str, list, dict, dict, dict]:
+    """Return the Antimony body of the given pairs and modules, one :class:`Origin` per line of it, the generated
+    parameter defaults with their docs, the miRNA ids (name -> id) and the complex species of each loaded miRNA with
+    an RNA it holds (``(miRNA id, RNA) -> complex``; a target site's RNA is its gene)."""
     parts, generated = [], {}  # parts: (text, origins)
     for module in modules:
         path = cat.root / "ode" / f"{module}.ant"

@@ -30,12 +30,6 @@ def _model(scenario: str):
     return build_model(scenario)
 
 
-def ishigami(inputs: dict, a: float = 7.0, b: float = 0.1) -> dict:
-    """The Ishigami function (Ishigami & Homma 1990), SALib's test problem for Sobol' indices."""
-    x1, x2, x3 = inputs["x1"], inputs["x2"], inputs["x3"]
-    return {"y": math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)}
-
-
 def apply_factors(base: dict, inputs: dict, interventions: bool = True) -> Condition:
     """``base`` (Condition keywords) with the factor values applied: exposure settings, intervention doses (only
     when ``interventions``) or model parameters."""

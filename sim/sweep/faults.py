@@ -18,10 +18,6 @@ import pandas as pd
 
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
 
-REASONS = ("cvode_failure", "step_limit", "non_finite", "negative_state", "no_steady_state", "simulation_error",
-           "invalid_value", "unknown_name", "worker_died", "error")
-
-
 def failure_reason(exc: BaseException) -> str:
     """The one-word reason of a failed point (see the module docstring)."""
     if isinstance(exc, SimulationError):
