@@ -2,7 +2,8 @@
 
 Each is run by hand (``python -m sim.calibrate references|potencies|delivery``) and prints the values to paste into
 ``models/tables`` or ``models/scenarios.toml``; tests/test_calibration_regression.py checks that the pasted values
-still reproduce their targets. None of them moves a mechanism to reach an effect (the project's design, section 2.8):
+still reproduce their targets. None of them moves a mechanism to reach an effect (the project design notes:
+magnitudes are earned by calibrating what the data identify, never tuned into a mechanism):
 
 - ``references``: ``pakt_ref`` and ``pstat3_ref`` normalise the pAKT- and pSTAT3-driven transcription inputs to 1
   at rest; they are the untreated cell's own pAKT and pSTAT3 (a fixed point, found by iteration).

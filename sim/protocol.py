@@ -11,7 +11,7 @@ would be read as a drug or EV effect). A condition is simulated in three phases:
    share this run.
 2. **Pretreatment** (``pretreatment_h`` hours, may be 0). EVs (co-culture or a single added dose) and every
    intervention start, without the drug — the usual CAF-EV protocol (e.g. 48 h of CAF-exosome pretreatment before
-   gemcitabine; Richards 2017, ref. [50] of seed 000). One run per condition, shared by all drug doses.
+   gemcitabine; Richards et al. 2017 Oncogene 36:1770). One run per condition, shared by all drug doses.
 3. **Drug phase** (the assay, ``assay_h`` hours). The drug is added; the cancer-cell population is re-seeded at the
    seeding density (as when pretreated cells are plated into the assay) while the cell state and the medium carry
    over. Relative viability compares the end of this phase with the drug-free run of the same condition.
@@ -35,7 +35,8 @@ from sim.errors import InvalidValueError, SimulationError
 POPULATION_SPECIES = ("N_cancer", "N_dead_apoptotic", "N_dead_ferroptotic")
 EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|drug_in)$|_(med|endo|delivered)$")
 TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1; plus every dose_* parameter
-STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (protein 46 h, lncRNA; DESIGN.md 2.7)
+STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (proteins: median 46 h, up to ~100 h;
+#                        Schwanhausser et al. 2011 Nature 473:337)
 TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)
 STEADY_TOLERANCE = 1e-4  # relative change over the last 10% of the steady-state run that counts as converged
 CACHED_STATES = 256  # steady states and pretreatments kept per engine (a dose grid or a screen reuses few)
