@@ -51,13 +51,14 @@ def without_treatment(values: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def _clean(state: dict[str, float]) -> dict[str, float]:
+def clean_state(state: dict[str, float]) -> dict[str, float]:
     """Zero values below ``TINY``: a caspase at 1e-33 left by the steady state makes CVODE's first step fail
     (|x|^n rate laws), while anything below a thousandth of the absolute tolerance is zero to the solver."""
     return {k: (0.0 if abs(v) < TINY else float(v)) for k, v in state.items()}
 
 
-def _drug_free(values: dict[str, float]) -> dict[str, float]:
+def drug_free(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with the drug set to 0 (the pretreatment phase; unchanged when the model has no ``drug_ext``)."""
     return {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
 
 
@@ -122,19 +123,19 @@ class AssayProtocol:
                                       f"state in {self.steady_state_h:g} h ('{worst}' still changed by "
                                       f"{np.max(change):.2g} relative over the last {self.steady_state_h / 10:g} h).",
                                       "no_steady_state")
-            self._steady[key] = _clean(dict(zip(cells, last.astype(float))))
+            self._steady[key] = clean_state(dict(zip(cells, last.astype(float))))
         return self._steady[key]
 
     def pretreated(self, values: dict[str, float]) -> dict[str, float]:
         """Cell state and medium at the end of the pretreatment phase (drug-free) of ``values``."""
         hours = self.pretreatment_h
-        phase = _drug_free(values)
+        phase = drug_free(values)
         key = (_key(phase), hours, self.steady_state_h)
         if key not in self._pretreated:
             start = self.steady_cells(values)
             if hours > 0:
                 state = self.engine.final_state(phase, hours, start)
-                state = _clean({s: v for s, v in state.items() if s not in self.population})
+                state = clean_state({s: v for s, v in state.items() if s not in self.population})
             else:
                 state = dict(start)  # the drug phase starts from steady cells and the medium's initial values
             self._pretreated[key] = state
@@ -157,6 +158,6 @@ class AssayProtocol:
         hours = self.pretreatment_h
         if hours <= 0:
             return None
-        table = self.engine.run(_drug_free(values), hours, points, selections, self.steady_cells(values))
+        table = self.engine.run(drug_free(values), hours, points, selections, self.steady_cells(values))
         table["time"] = table["time"] - hours
         return table

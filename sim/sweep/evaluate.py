@@ -23,7 +23,7 @@ EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
 
 
 @lru_cache(maxsize=8)
-def _model(scenario: str):
+def scenario_model(scenario: str):
     """One built model per scenario and process (building converts Antimony to SBML: not per point)."""
     from sim.build import build_model
 
@@ -67,7 +67,7 @@ class IC50Shift:
 
     def check(self, factor_names) -> None:
         """Every factor must be a parameter of the model, an exposure setting or an intervention (before work)."""
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         valid = set(model.defaults) | set(EXPOSURE_FACTORS) | set(load_catalogue().interventions)
         for name in factor_names:
             if name not in valid:
@@ -76,7 +76,7 @@ class IC50Shift:
     def __call__(self, inputs: dict) -> dict:
         from sim.analyses.dose_response import fit_curves, run_dose_response
 
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         conds = [apply_factors(self.condition, inputs, True)]
         if self.reference is not None:
             conds.insert(0, apply_factors(self.reference, inputs, False))
@@ -114,7 +114,7 @@ class Endpoint:
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
 
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         key = (self.scenario, repr(sorted(self.condition.items())))
         if self._base is None or self._base[0] != key:  # the condition's values once per process, not per point
             self._base = (key, Condition(**self.condition).values(model))
@@ -168,7 +168,7 @@ class AssayReadout:
         from sim.engines.ode import engine_for
         from sim.protocol import AssayProtocol
 
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         values = apply_factors(self.condition, inputs).values(model)
         protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
         return {**self._readout(protocol, values), **delivery_budget(protocol, values)}
