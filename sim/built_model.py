@@ -8,16 +8,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sim.antimony_origins import ANTIMONY_WORDS, Origin
-from sim.catalogue import model_id
+from sim.catalogue import Catalogue, model_id
 from sim.errors import ModelBuildError
-
-if TYPE_CHECKING:
-    from sim.catalogue import Catalogue
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InvalidValueError, SpecError
+from sim.fit import fit_ll4
+from sim.plots import plot_dose_response
+from sim.results import RESULTS_DIR, write_figure, write_table
 
 REQUIRED = ("condition", "dose", "response")
 COUNT_LIKE = 2.0  # a response above this is not a viability fraction
@@ -125,8 +128,6 @@ def _normalise(table: pd.DataFrame, control, path: Path) -> pd.Series:
 
 def fit_plate(table: pd.DataFrame) -> pd.DataFrame:
     """Fit every condition of a plate table (drc LL.4); one row per condition, columns of :class:`LL4Fit`."""
-    from sim.fit import fit_ll4
-
     rows = []
     for name, sub in table.groupby("condition", sort=False):
         fit = fit_ll4(sub["dose_uM"].to_numpy(), sub["response"].to_numpy())
@@ -141,9 +142,6 @@ def run_fit(path: str | Path, out_dir: str | Path | None = None, control=None) -
 
     ``out_dir`` defaults to ``results/fit_<file stem>``.
     """
-    from sim.plots import plot_dose_response
-    from sim.results import RESULTS_DIR, write_figure, write_table
-
     table = read_plate_csv(path, control)
     fits = fit_plate(table)
     folder = Path(out_dir) if out_dir else RESULTS_DIR / f"fit_{Path(path).stem}"

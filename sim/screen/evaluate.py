@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim.analyses.boolean import cafev_network, condition_attractors, death_probability
+from sim.analyses.dose_response import fit_curves, run_dose_response
 from sim.budget import budget_columns, budget_part
 from sim.conditions import Condition
 from sim.errors import SimulationError
+from sim.protocol import POPULATION_SPECIES, AssayProtocol, clean_state, drug_free
 from sim.screen.perturbations import apply, parse
 from sim.sweep.evaluate import scenario_model
 
@@ -48,9 +51,7 @@ class OdeScreenPoint:
         return Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.analyses.dose_response import fit_curves, run_dose_response
         from sim.engines.ode import engine_for
-        from sim.protocol import AssayProtocol
 
         model = scenario_model(self.scenario)
         cond = self.condition(inputs)
@@ -79,7 +80,6 @@ class OdeScreenPoint:
         be a stable cell line. It is read as a perturbation induced in wild-type steady cells at the start of the
         pretreatment: its drug-free and drug-treated cell counts at the end of the assay, no IC50."""
         from sim.engines.ode import engine_for
-        from sim.protocol import POPULATION_SPECIES, AssayProtocol, clean_state, drug_free
 
         engine = engine_for(model)
         wild = Condition(**{**self.conditions[inputs["condition"]], "name": "wild type"}).values(model)
@@ -112,8 +112,6 @@ class BooleanScreenPoint:
     seed: int = 0
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.analyses.boolean import cafev_network, condition_attractors, death_probability
-
         network = cafev_network()
         base = self.conditions[inputs["condition"]]
         cond = Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})

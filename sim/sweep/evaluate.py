@@ -14,10 +14,13 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sim.analyses.dose_response import fit_curves, run_dose_response
 from sim.budget import budget_part, delivery_budget
+from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.errors import InvalidValueError, UnknownNameError
+from sim.protocol import AssayProtocol
 
 EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
 
@@ -25,8 +28,6 @@ EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
 @lru_cache(maxsize=8)
 def scenario_model(scenario: str):
     """One built model per scenario and process (building converts Antimony to SBML: not per point)."""
-    from sim.build import build_model
-
     return build_model(scenario)
 
 
@@ -74,8 +75,6 @@ class IC50Shift:
                 raise UnknownNameError("sweep factor", name, sorted(valid), f"scenario '{self.scenario}'")
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.analyses.dose_response import fit_curves, run_dose_response
-
         model = scenario_model(self.scenario)
         conds = [apply_factors(self.condition, inputs, True)]
         if self.reference is not None:
@@ -166,7 +165,6 @@ class AssayReadout:
 
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
-        from sim.protocol import AssayProtocol
 
         model = scenario_model(self.scenario)
         values = apply_factors(self.condition, inputs).values(model)

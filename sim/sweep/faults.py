@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sim.engines.ode import tighter_tolerances
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
 
 def failure_reason(exc: BaseException) -> str:
@@ -49,8 +50,6 @@ class RetryTighter:
     factor: float = 0.01
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.engines.ode import tighter_tolerances
-
         try:
             return {**self.evaluate(inputs), "retried": False, "first_failure": ""}
         except SimulationError as first:
