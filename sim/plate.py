@@ -9,14 +9,13 @@ simulated IC50s can be set side by side.
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.errors import InvalidValueError, SpecError
+from sim.errors import InvalidValueError, SpecError, closest
 from sim.fit import fit_ll4
 from sim.plots import plot_dose_response
 from sim.results import RESULTS_DIR, write_figure, write_table
@@ -61,8 +60,7 @@ def _read(path: Path, control) -> pd.DataFrame:
                             f"{', '.join(REQUIRED)}.") from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            hints = [f"'{m}' (found '{c[0]}'?)" if (c := difflib.get_close_matches(m, header, n=1)) else f"'{m}'"
-                     for m in missing]
+            hints = [f"'{m}' (found '{c}'?)" if (c := closest(m, header)) else f"'{m}'" for m in missing]
             raise SpecError(f"{path}:1: missing column {', '.join(hints)}; the header has: {', '.join(header)}. "
                             f"Expected columns {', '.join(REQUIRED)} (optional: replicate).")
         index = {name: header.index(name) for name in REQUIRED}
