@@ -1,5 +1,9 @@
 """Where each line of an assembled Antimony model comes from, and the checks that use it to name the file and line
 to fix: a statement Antimony would silently misread (:func:`lint`), or a name with no value (:func:`missing_symbols`).
+
+:mod:`sim.build` gives every line of the text it assembles an :class:`Origin` (:func:`file_origins` for a module read
+from a file), then runs both checks; :data:`IDENTIFIER` and :data:`ANTIMONY_WORDS` tell the names of a model from the
+words of the language.
 """
 from __future__ import annotations
 
@@ -10,9 +14,8 @@ from pathlib import Path
 from sim.errors import ModelBuildError, closest
 
 IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")  # a name in Antimony text
-_IDENT = IDENTIFIER
-_ANTIMONY_WORDS = {"species", "compartment", "model", "end", "const", "var", "function", "exp", "log", "ln", "pow",
-                   "piecewise", "and", "or", "not", "time", "sqrt", "abs", "min", "max"}
+ANTIMONY_WORDS = {"species", "compartment", "model", "end", "const", "var", "function", "exp", "log", "ln", "pow",
+                  "piecewise", "and", "or", "not", "time", "sqrt", "abs", "min", "max"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ class Origin:
         return f"{where} ({self.note})" if self.note else where
 
 
-def _file_origins(path: Path, text: str) -> list[Origin]:
+def file_origins(path: Path, text: str) -> list[Origin]:
+    """One :class:`Origin` per line of ``text``, read from ``path`` (lines numbered from 1)."""
     return [Origin(path, i) for i in range(1, text.count("\n") + 2)]
 
 
@@ -53,7 +57,7 @@ _REACTION = re.compile(r"^\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*:(?!=)[^;]*?(?:
 _ASSIGNMENT = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>:=|=)\s*(?P<rhs>.*?)\s*$")
 
 
-def _lint(lines: list[str], origins: list) -> None:
+def lint(lines: list[str], origins: list) -> None:
     """Reject what Antimony would accept silently and get wrong: a reaction without its 'J_...:' label (Antimony
     reads ``J1 A -> B`` as stoichiometry J1), without a rate law, or defined twice (the last silently wins); an
     assignment with nothing on its right-hand side; a ':=' rule defined twice. Names the file and line."""
@@ -79,7 +83,8 @@ def _lint(lines: list[str], origins: list) -> None:
                                       f"expected one definition (Antimony would silently keep the last).")
             reactions[label] = origin
             sides = code[code.index(":", m.end("label")) + 1:code.index(";")]
-            for species in _IDENT.findall(re.sub(r"->|=>|\$[A-Za-z0-9_]*", " ", sides)):  # $X: boundary, may have rules
+            # $X is a boundary species, which may have rules
+            for species in IDENTIFIER.findall(re.sub(r"->|=>|\$[A-Za-z0-9_]*", " ", sides)):
                 changed.setdefault(species, (label, origin))
             continue
         for statement in code.split(";"):
@@ -105,7 +110,7 @@ def _lint(lines: list[str], origins: list) -> None:
 def _first_use(lines: list[str], origins: list, symbol: str) -> Origin:
     """Where ``symbol`` is first used; a name that came from a table cell (a gene's tx_input) is blamed on the row."""
     for text, origin in zip(lines, origins):
-        if symbol in _IDENT.findall(text.split("//", 1)[0]):
+        if symbol in IDENTIFIER.findall(text.split("//", 1)[0]):
             for names, cell in origin.cells:
                 if symbol in names:
                     used = f", used in {origin.path.name}:{origin.line}" if origin.path is not None else ""
@@ -114,8 +119,10 @@ def _first_use(lines: list[str], origins: list, symbol: str) -> Origin:
     return Origin()
 
 
-def _missing_symbols(lines: list[str], origins: list, missing: list[str], known: set, params: Path) -> str:
-    """One line per symbol without a value: '<file>:<line>: 'k_x' has no row in parameters.tsv ... Did you mean?'"""
+def missing_symbols(lines: list[str], origins: list, missing: list[str], known: set, params: Path) -> str:
+    """The error message for the ``missing`` symbols of ``lines`` (one :class:`Origin` per line in ``origins``):
+    one line per symbol, '<file>:<line>: 'k_x' has no row in <params> ... Did you mean 'k_y'?', naming where the
+    symbol is first used and suggesting the closest of the ``known`` names."""
     out = []
     for symbol in missing:
         suggestion = closest(symbol, known - {symbol})

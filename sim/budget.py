@@ -16,7 +16,7 @@ For every cargo the scenario's EVs carry (``ev_cargo`` of the preset), at drug a
 and ``ev_internalised_fraction``, the fraction of the EVs put into the medium (the added dose plus all released)
 that the cancer cells have taken up by then (48 h of pretreatment by default, where the uptake law's stated
 fraction is for 24 h). These are the numbers a reviewer asks of any EV-cargo claim: how many copies, how
-many of them in Argonaute, how far the target moved (the project's design, section 2.7: "the delivery budget is the
+many of them in Argonaute, how far the target moved (the project design notes: "the delivery budget is the
 crux").
 
 :func:`delivery_notes` words what a run prints about its delivery assumptions: copies per EV above the average of

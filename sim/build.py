@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from sim.antimony_origins import _ANTIMONY_WORDS, _IDENT, Origin, _file_origins, _lint, _missing_symbols
+from sim.antimony_origins import ANTIMONY_WORDS, IDENTIFIER, Origin, file_origins, lint, missing_symbols
 from sim.built_model import BuiltModel, Interaction, delivered_cargo
 from sim.catalogue import Catalogue, load_catalogue, model_id
 from sim.textfiles import toml_line
@@ -64,17 +64,11 @@ def _check_interaction(cat: Catalogue, it: Interaction, mirna_names: set, where:
             raise UnknownNameError("target gene", it.target, rna_genes, f"{row}, selected in the {where}")
 
 
-def assemble_antimony(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
-                      genes: list[str] | None = None) -> tuple[str, dict, dict]:
-    """Return (antimony body, generated parameter defaults with docs, miRNA ids) for the given pairs and modules."""
-    body, _, generated, mirnas, _ = _assemble(cat, interactions, modules, genes)
-    return body, generated, mirnas
-
-
 def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_MODULES,
-              genes: list[str] | None = None) -> tuple[str, list, dict, dict]:
-    """:func:`assemble_antimony`, also returning one :class:`Origin` per line of the body and the complex species of
-    each loaded miRNA with an RNA it holds (``(miRNA id, RNA) -> complex``; a target site's RNA is its gene)."""
+              genes: list[str] | None = None) -> tuple[str, list, dict, dict, dict]:
+    """Return the Antimony body of the given pairs and modules, one :class:`Origin` per line of it, the generated
+    parameter defaults with their docs, the miRNA ids (name -> id) and the complex species of each loaded miRNA with
+    an RNA it holds (``(miRNA id, RNA) -> complex``; a target site's RNA is its gene)."""
     parts, generated = [], {}  # parts: (text, origins)
     for module in modules:
         path = cat.root / "ode" / f"{module}.ant"
@@ -82,7 +76,7 @@ def _assemble(cat: Catalogue, interactions: list[Interaction], modules=PROCESS_M
             valid = [p.stem for p in (cat.root / "ode").glob("*.ant")]
             raise UnknownNameError("model module", module, valid)
         text = read_module(path, "model module")
-        parts.append((text, _file_origins(path, text)))
+        parts.append((text, file_origins(path, text)))
 
     mirnas = {}
     for it in interactions:
@@ -293,9 +287,9 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     generated.update(gen_int)
     full = body + "\n" + block
     origins = body_origins + block_origins
-    _lint(full.split("\n"), origins)
+    lint(full.split("\n"), origins)
 
-    symbols = set(_IDENT.findall(re.sub(r"//[^\n]*", "", full))) - _ANTIMONY_WORDS
+    symbols = set(IDENTIFIER.findall(re.sub(r"//[^\n]*", "", full))) - ANTIMONY_WORDS
     defined = set(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:=", full, flags=re.M))
     defined |= set(re.findall(r"^\s*(J_[A-Za-z0-9_]+)\s*:", full, flags=re.M))
     for line in re.findall(r"^species ([^;]+);", full, flags=re.M):
@@ -314,8 +308,8 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
         docs[p] = {"unit": row["unit"], "source": row["source"], "meaning": row["meaning"]}
     if missing:
         known = defined | set(defaults) | {n for n in cat.parameters if "{" not in n}
-        raise ModelBuildError(_missing_symbols(full.split("\n"), origins, missing, known,
-                                               cat.root / "tables" / "parameters.tsv"))
+        raise ModelBuildError(missing_symbols(full.split("\n"), origins, missing, known,
+                                              cat.root / "tables" / "parameters.tsv"))
     presets = cat.root / "scenarios.toml"
     delivery = preset.get("delivery")
     if delivery:  # the published regime is the model's default; a condition may choose "enriched"

@@ -8,16 +8,12 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from sim.antimony_origins import _ANTIMONY_WORDS, Origin
-from sim.catalogue import model_id
+from sim.antimony_origins import ANTIMONY_WORDS, Origin
+from sim.catalogue import Catalogue, model_id
 from sim.errors import ModelBuildError
-
-if TYPE_CHECKING:
-    from sim.catalogue import Catalogue
 
 
 @dataclass(frozen=True)
@@ -153,7 +149,7 @@ class BuiltModel:
             text = self.antimony.split("\n")[line - 1].strip()
             return f"{origin}: {head}: {detail} The line reads: {text!r} (line {line} of the assembled model)."
         # Reported at the end of the model (an SBML consistency error): point at the names the message quotes.
-        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"//[^\n]*", "", self.antimony))) - _ANTIMONY_WORDS
+        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"//[^\n]*", "", self.antimony))) - ANTIMONY_WORDS
         places = [(n, o) for n in dict.fromkeys(re.findall(r"'([A-Za-z_][A-Za-z0-9_]*)'", detail))
                   if n in names and (o := self._definitions(n))]
         at = f" (line {line} of the assembled model)" if line else ""

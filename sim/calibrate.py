@@ -2,7 +2,8 @@
 
 Each is run by hand (``python -m sim.calibrate references|potencies|delivery``) and prints the values to paste into
 ``models/tables`` or ``models/scenarios.toml``; tests/test_calibration_regression.py checks that the pasted values
-still reproduce their targets. None of them moves a mechanism to reach an effect (the project's design, section 2.8):
+still reproduce their targets. None of them moves a mechanism to reach an effect (the project design notes:
+magnitudes are earned by calibrating what the data identify, never tuned into a mechanism):
 
 - ``references``: ``pakt_ref`` and ``pstat3_ref`` normalise the pAKT- and pSTAT3-driven transcription inputs to 1
   at rest; they are the untreated cell's own pAKT and pSTAT3 (a fixed point, found by iteration).
@@ -26,7 +27,7 @@ from sim.budget import CHEVILLET_COPIES_PER_EV
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
-from sim.engines.ode import engine_for
+from sim.engines.ode import OdeEngine, engine_for
 from sim.protocol import AssayProtocol
 
 CALIBRATION_EXPOSURE = {"ev_mode": "addition", "ev_dose_ug": 50.0}  # the seed papers' exosome protocol
@@ -55,8 +56,6 @@ def model_ic50(model, drug: str, assay_h: float = 72.0, pretreatment_h: float = 
 
 def calibrated_references(scenario: str = "pdac_gem", rounds: int = 8) -> dict[str, float]:
     """``pakt_ref`` and ``pstat3_ref`` equal to the untreated cell's own pAKT and pSTAT3 (fixed-point iteration)."""
-    from sim.engines.ode import OdeEngine
-
     values = {"pakt_ref": 0.2, "pstat3_ref": 0.2}
     for _ in range(rounds):
         model = build_model(scenario, overrides=values)

@@ -14,17 +14,20 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 import pandas as pd
 
+from sim.build import build_model
+from sim.catalogue import load_catalogue
 from sim.errors import CafevError, Interrupted, InvalidValueError
+from sim.results import RESULTS_DIR, write_table
+from sim.sbml import check_sbml
 
 LISTS = ("scenarios", "interventions", "drugs", "cargo", "parameters", "genes")
 
 
 def _list(what: str) -> pd.DataFrame:
-    from sim.catalogue import load_catalogue
-
     cat = load_catalogue()
     if what == "scenarios":
         return pd.DataFrame([{"scenario": k, "drug": v["drug"], "cancer": v["cancer"], "title": v["title"]}
@@ -55,10 +58,7 @@ def _fixes(items: list[str]) -> dict[str, int]:
 
 
 def _attractors(args) -> None:
-    from pathlib import Path
-
-    from sim.engines.boolean import attractors, load_network, summary_line
-    from sim.results import RESULTS_DIR, write_table
+    from sim.engines.boolean import attractors, load_network, summary_line  # deferred: loads SciPy (see main)
 
     fixed = _fixes(args.fix)
     network = load_network(args.model)
@@ -71,11 +71,7 @@ def _attractors(args) -> None:
 
 
 def _compare(args) -> None:
-    from pathlib import Path
-
-    from sim.analyses.compare import compare
-    from sim.catalogue import load_catalogue
-    from sim.results import RESULTS_DIR, write_table
+    from sim.analyses.compare import compare  # deferred: loads SciPy (see main)
 
     load_catalogue().scenario(args.scenario)  # unknown scenario: did-you-mean before any work
     table = compare(args.scenario)
@@ -119,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p_exp.add_argument("scenario")
     p_exp.add_argument("-o", "--out", required=True, help="output .xml file")
     args = parser.parse_args(argv)
+    # A command imports the analyses it runs when it runs: they load SciPy (about 1-2 s), which `cafev list`,
+    # `cafev export-sbml` and `--help` do not need.
     try:
         if args.command == "run":
             from sim.experiment import run_experiment
@@ -151,9 +149,6 @@ def main(argv: list[str] | None = None) -> int:
             with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
                 print(_list(args.what).to_string(index=False))
         elif args.command == "export-sbml":
-            from sim.build import build_model
-            from sim.sbml import check_sbml
-
             model = build_model(args.scenario)
             errors = check_sbml(model.sbml)
             if errors:

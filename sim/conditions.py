@@ -14,9 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.catalogue import Catalogue, load_catalogue
 from sim.errors import InvalidValueError, UnknownNameError
 
-EV_MODES = ("none", "coculture", "addition")
-
-
 class InterventionDose(BaseModel):
     """A dose of one intervention; ``mirna`` names the miRNA an antagomir or sponge is designed against."""
 

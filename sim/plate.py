@@ -9,14 +9,16 @@ simulated IC50s can be set side by side.
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.errors import InvalidValueError, SpecError
+from sim.errors import InvalidValueError, SpecError, closest
+from sim.fit import fit_ll4
+from sim.plots import plot_dose_response
+from sim.results import RESULTS_DIR, write_figure, write_table
 
 REQUIRED = ("condition", "dose", "response")
 COUNT_LIKE = 2.0  # a response above this is not a viability fraction
@@ -58,8 +60,7 @@ def _read(path: Path, control) -> pd.DataFrame:
                             f"{', '.join(REQUIRED)}.") from None
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            hints = [f"'{m}' (found '{c[0]}'?)" if (c := difflib.get_close_matches(m, header, n=1)) else f"'{m}'"
-                     for m in missing]
+            hints = [f"'{m}' (found '{c}'?)" if (c := closest(m, header)) else f"'{m}'" for m in missing]
             raise SpecError(f"{path}:1: missing column {', '.join(hints)}; the header has: {', '.join(header)}. "
                             f"Expected columns {', '.join(REQUIRED)} (optional: replicate).")
         index = {name: header.index(name) for name in REQUIRED}
@@ -125,8 +126,6 @@ def _normalise(table: pd.DataFrame, control, path: Path) -> pd.Series:
 
 def fit_plate(table: pd.DataFrame) -> pd.DataFrame:
     """Fit every condition of a plate table (drc LL.4); one row per condition, columns of :class:`LL4Fit`."""
-    from sim.fit import fit_ll4
-
     rows = []
     for name, sub in table.groupby("condition", sort=False):
         fit = fit_ll4(sub["dose_uM"].to_numpy(), sub["response"].to_numpy())
@@ -141,9 +140,6 @@ def run_fit(path: str | Path, out_dir: str | Path | None = None, control=None) -
 
     ``out_dir`` defaults to ``results/fit_<file stem>``.
     """
-    from sim.plots import plot_dose_response
-    from sim.results import RESULTS_DIR, write_figure, write_table
-
     table = read_plate_csv(path, control)
     fits = fit_plate(table)
     folder = Path(out_dir) if out_dir else RESULTS_DIR / f"fit_{Path(path).stem}"

@@ -11,7 +11,7 @@ would be read as a drug or EV effect). A condition is simulated in three phases:
    share this run.
 2. **Pretreatment** (``pretreatment_h`` hours, may be 0). EVs (co-culture or a single added dose) and every
    intervention start, without the drug — the usual CAF-EV protocol (e.g. 48 h of CAF-exosome pretreatment before
-   gemcitabine; Richards 2017, ref. [50] of seed 000). One run per condition, shared by all drug doses.
+   gemcitabine; Richards et al. 2017 Oncogene 36:1770). One run per condition, shared by all drug doses.
 3. **Drug phase** (the assay, ``assay_h`` hours). The drug is added; the cancer-cell population is re-seeded at the
    seeding density (as when pretreated cells are plated into the assay) while the cell state and the medium carry
    over. Relative viability compares the end of this phase with the drug-free run of the same condition.
@@ -35,7 +35,8 @@ from sim.errors import InvalidValueError, SimulationError
 POPULATION_SPECIES = ("N_cancer", "N_dead_apoptotic", "N_dead_ferroptotic")
 EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|drug_in)$|_(med|endo|delivered)$")
 TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1; plus every dose_* parameter
-STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (protein 46 h, lncRNA; DESIGN.md 2.7)
+STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (proteins: median 46 h, up to ~100 h;
+#                        Schwanhausser et al. 2011 Nature 473:337)
 TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)
 STEADY_TOLERANCE = 1e-4  # relative change over the last 10% of the steady-state run that counts as converged
 CACHED_STATES = 256  # steady states and pretreatments kept per engine (a dose grid or a screen reuses few)
@@ -50,13 +51,14 @@ def without_treatment(values: dict[str, float]) -> dict[str, float]:
     return out
 
 
-def _clean(state: dict[str, float]) -> dict[str, float]:
+def clean_state(state: dict[str, float]) -> dict[str, float]:
     """Zero values below ``TINY``: a caspase at 1e-33 left by the steady state makes CVODE's first step fail
     (|x|^n rate laws), while anything below a thousandth of the absolute tolerance is zero to the solver."""
     return {k: (0.0 if abs(v) < TINY else float(v)) for k, v in state.items()}
 
 
-def _drug_free(values: dict[str, float]) -> dict[str, float]:
+def drug_free(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with the drug set to 0 (the pretreatment phase; unchanged when the model has no ``drug_ext``)."""
     return {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
 
 
@@ -121,19 +123,19 @@ class AssayProtocol:
                                       f"state in {self.steady_state_h:g} h ('{worst}' still changed by "
                                       f"{np.max(change):.2g} relative over the last {self.steady_state_h / 10:g} h).",
                                       "no_steady_state")
-            self._steady[key] = _clean(dict(zip(cells, last.astype(float))))
+            self._steady[key] = clean_state(dict(zip(cells, last.astype(float))))
         return self._steady[key]
 
     def pretreated(self, values: dict[str, float]) -> dict[str, float]:
         """Cell state and medium at the end of the pretreatment phase (drug-free) of ``values``."""
         hours = self.pretreatment_h
-        phase = _drug_free(values)
+        phase = drug_free(values)
         key = (_key(phase), hours, self.steady_state_h)
         if key not in self._pretreated:
             start = self.steady_cells(values)
             if hours > 0:
                 state = self.engine.final_state(phase, hours, start)
-                state = _clean({s: v for s, v in state.items() if s not in self.population})
+                state = clean_state({s: v for s, v in state.items() if s not in self.population})
             else:
                 state = dict(start)  # the drug phase starts from steady cells and the medium's initial values
             self._pretreated[key] = state
@@ -156,6 +158,6 @@ class AssayProtocol:
         hours = self.pretreatment_h
         if hours <= 0:
             return None
-        table = self.engine.run(_drug_free(values), hours, points, selections, self.steady_cells(values))
+        table = self.engine.run(drug_free(values), hours, points, selections, self.steady_cells(values))
         table["time"] = table["time"] - hours
         return table

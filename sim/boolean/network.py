@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import RuleSyntaxError, UnknownNameError
+from sim.textfiles import read_utf8
 
 _TOKEN = re.compile(r"(?P<name>[A-Za-z0-9_]+)|(?P<op>[!&|()])")
 _SPACE = re.compile(r"\s*")
@@ -263,6 +264,4 @@ def load_bnet(path: str | Path) -> BooleanNetwork:
     path = Path(path)
     if not path.is_file():
         raise RuleSyntaxError(f"Boolean network file not found: {path}.")
-    from sim.textfiles import read_utf8
-
     return parse_bnet(read_utf8(path, RuleSyntaxError, ".bnet files are UTF-8"), str(path), path.stem)

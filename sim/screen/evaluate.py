@@ -12,11 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim.analyses.boolean import cafev_network, condition_attractors, death_probability
+from sim.analyses.dose_response import fit_curves, run_dose_response
 from sim.budget import budget_columns, budget_part
 from sim.conditions import Condition
 from sim.errors import SimulationError
+from sim.protocol import POPULATION_SPECIES, AssayProtocol, clean_state, drug_free
 from sim.screen.perturbations import apply, parse
-from sim.sweep.evaluate import _model
+from sim.sweep.evaluate import scenario_model
 
 
 @dataclass
@@ -48,11 +51,9 @@ class OdeScreenPoint:
         return Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.analyses.dose_response import fit_curves, run_dose_response
         from sim.engines.ode import engine_for
-        from sim.protocol import AssayProtocol
 
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         cond = self.condition(inputs)
         try:
             rows = run_dose_response(model, [cond], n_doses=self.n_doses, assay_h=self.assay_h,
@@ -79,15 +80,14 @@ class OdeScreenPoint:
         be a stable cell line. It is read as a perturbation induced in wild-type steady cells at the start of the
         pretreatment: its drug-free and drug-treated cell counts at the end of the assay, no IC50."""
         from sim.engines.ode import engine_for
-        from sim.protocol import POPULATION_SPECIES, AssayProtocol, _clean, _drug_free
 
         engine = engine_for(model)
         wild = Condition(**{**self.conditions[inputs["condition"]], "name": "wild type"}).values(model)
         start = AssayProtocol(engine, self.pretreatment_h).steady_cells(wild)
         values = cond.values(model)
         if self.pretreatment_h > 0:
-            state = engine.final_state(_drug_free(values), self.pretreatment_h, start)
-            start = _clean({k: v for k, v in state.items() if k not in POPULATION_SPECIES})
+            state = engine.final_state(drug_free(values), self.pretreatment_h, start)
+            start = clean_state({k: v for k, v in state.items() if k not in POPULATION_SPECIES})
         cells_free, cells_dose = (float(engine.simulate_array({**values, "drug_ext": d}, self.assay_h, 2,
                                                               ["N_cancer"], start)[-1, 1]) for d in (0.0, self.dose))
         return {"ic50_uM": math.nan, "gr50_uM": math.nan, "auc": math.nan,
@@ -112,8 +112,6 @@ class BooleanScreenPoint:
     seed: int = 0
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.analyses.boolean import cafev_network, condition_attractors, death_probability
-
         network = cafev_network()
         base = self.conditions[inputs["condition"]]
         cond = Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sim.boolean.conditions import ode_gene_nodes
 from sim.catalogue import load_catalogue
 from sim.errors import InvalidValueError, UnknownNameError
 
@@ -83,8 +84,6 @@ def label(perturbations) -> str:
 
 def gene_aliases() -> dict[str, str]:
     """Boolean node name -> ODE gene name (``nSMase2`` -> ``SMPD3``)."""
-    from sim.boolean.conditions import ode_gene_nodes
-
     return {node: gene for gene, node in ode_gene_nodes().items() if node != gene}
 
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.analyses.compare import BOOLEAN_TOLERANCE, ODE_TOLERANCE, direction, explain_disagreement
+from sim.boolean.agreement import BOOLEAN_TOLERANCE, ODE_TOLERANCE, direction, explain_disagreement
 from sim.errors import SimulationError
 from sim.screen.perturbations import WILD_TYPE, parse
 from sim.screen.synergy import (bliss_excess, bliss_excess_ic50, drug_perturbation_bliss, hsa_excess,

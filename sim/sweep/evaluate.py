@@ -14,26 +14,21 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from sim.analyses.dose_response import fit_curves, run_dose_response
 from sim.budget import budget_part, delivery_budget
+from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.errors import InvalidValueError, UnknownNameError
+from sim.protocol import AssayProtocol
 
 EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
 
 
 @lru_cache(maxsize=8)
-def _model(scenario: str):
+def scenario_model(scenario: str):
     """One built model per scenario and process (building converts Antimony to SBML: not per point)."""
-    from sim.build import build_model
-
     return build_model(scenario)
-
-
-def ishigami(inputs: dict, a: float = 7.0, b: float = 0.1) -> dict:
-    """The Ishigami function (Ishigami & Homma 1990), SALib's test problem for Sobol' indices."""
-    x1, x2, x3 = inputs["x1"], inputs["x2"], inputs["x3"]
-    return {"y": math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)}
 
 
 def apply_factors(base: dict, inputs: dict, interventions: bool = True) -> Condition:
@@ -73,16 +68,14 @@ class IC50Shift:
 
     def check(self, factor_names) -> None:
         """Every factor must be a parameter of the model, an exposure setting or an intervention (before work)."""
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         valid = set(model.defaults) | set(EXPOSURE_FACTORS) | set(load_catalogue().interventions)
         for name in factor_names:
             if name not in valid:
                 raise UnknownNameError("sweep factor", name, sorted(valid), f"scenario '{self.scenario}'")
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.analyses.dose_response import fit_curves, run_dose_response
-
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         conds = [apply_factors(self.condition, inputs, True)]
         if self.reference is not None:
             conds.insert(0, apply_factors(self.reference, inputs, False))
@@ -120,7 +113,7 @@ class Endpoint:
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
 
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         key = (self.scenario, repr(sorted(self.condition.items())))
         if self._base is None or self._base[0] != key:  # the condition's values once per process, not per point
             self._base = (key, Condition(**self.condition).values(model))
@@ -172,9 +165,8 @@ class AssayReadout:
 
     def __call__(self, inputs: dict) -> dict:
         from sim.engines.ode import engine_for
-        from sim.protocol import AssayProtocol
 
-        model = _model(self.scenario)
+        model = scenario_model(self.scenario)
         values = apply_factors(self.condition, inputs).values(model)
         protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
         return {**self._readout(protocol, values), **delivery_budget(protocol, values)}

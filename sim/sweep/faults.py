@@ -16,11 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sim.engines.ode import tighter_tolerances
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
-
-REASONS = ("cvode_failure", "step_limit", "non_finite", "negative_state", "no_steady_state", "simulation_error",
-           "invalid_value", "unknown_name", "worker_died", "error")
-
 
 def failure_reason(exc: BaseException) -> str:
     """The one-word reason of a failed point (see the module docstring)."""
@@ -53,8 +50,6 @@ class RetryTighter:
     factor: float = 0.01
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.engines.ode import tighter_tolerances
-
         try:
             return {**self.evaluate(inputs), "retried": False, "first_failure": ""}
         except SimulationError as first:
