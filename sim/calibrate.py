@@ -27,7 +27,8 @@ from sim.budget import CHEVILLET_COPIES_PER_EV
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
-from sim.engines.ode import OdeEngine, engine_for
+from sim.engines import engine_for
+from sim.engines.ode import OdeEngine
 from sim.protocol import AssayProtocol
 
 CALIBRATION_EXPOSURE = {"ev_mode": "addition", "ev_dose_ug": 50.0}  # the seed papers' exosome protocol

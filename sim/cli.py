@@ -2,11 +2,11 @@
 
 Usage::
 
-    cafev run experiments/gw4869_reversal.toml [-o DIR] [--quick]
+    cafev run experiments/gw4869_reversal.toml | gw4869_reversal [-o DIR] [--quick]
     cafev fit plate.csv [-o DIR] [--control dose0|COUNT]
     cafev attractors model.bnet|model.sbml [--update async|sync] [--fix NODE=0 ...] [-o DIR]
     cafev compare pdac_gem [-o DIR]
-    cafev list [scenarios|interventions|drugs|cargo|parameters|genes]
+    cafev list [scenarios|experiments|interventions|drugs|cargo|parameters|genes]
     cafev export-sbml pdac_gem -o pdac_gem.xml
 """
 from __future__ import annotations
@@ -23,8 +23,10 @@ from sim.catalogue import load_catalogue
 from sim.errors import CafevError, Interrupted, InvalidValueError
 from sim.results import RESULTS_DIR, write_table
 from sim.sbml import check_sbml
+from sim.spec import shipped_experiments
+from sim.textfiles import read_toml
 
-LISTS = ("scenarios", "interventions", "drugs", "cargo", "parameters", "genes")
+LISTS = ("scenarios", "experiments", "interventions", "drugs", "cargo", "parameters", "genes")
 
 
 def _list(what: str) -> pd.DataFrame:
@@ -32,6 +34,13 @@ def _list(what: str) -> pd.DataFrame:
     if what == "scenarios":
         return pd.DataFrame([{"scenario": k, "drug": v["drug"], "cancer": v["cancer"], "title": v["title"]}
                              for k, v in cat.scenarios.items()])
+    if what == "experiments":
+        rows = []
+        for name, path in shipped_experiments().items():
+            header = read_toml(path, CafevError, "Experiment spec").get("experiment", {})
+            rows.append({"experiment": name, "analysis": header.get("analysis", ""),
+                         "scenario": header.get("scenario", ""), "description": header.get("description", "")})
+        return pd.DataFrame(rows)
     if what == "interventions":
         return pd.DataFrame([{"id": k, "target": v["target"], "ic50": v["ic50"], "unit": v["unit"],
                               "working_dose": v["working_dose"], "reference": v["reference"]}
@@ -89,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cafev", description="Simulate CAF-EV-mediated therapy resistance.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_run = sub.add_parser("run", help="run an experiment spec (TOML)")
-    p_run.add_argument("spec", help="path to experiments/<name>.toml")
+    p_run.add_argument("spec", help="an experiment spec (TOML), or the name of a shipped one (cafev list experiments)")
     p_run.add_argument("-o", "--out", help="output folder (default results/<experiment>)")
     p_run.add_argument("--quick", action="store_true", help="fewer output points, for smoke tests")
     p_run.add_argument("--workers", type=int, help="sweeps: worker processes (default: all cores)")
@@ -109,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     p_cmp = sub.add_parser("compare", help="ODE vs Boolean agreement for a scenario preset")
     p_cmp.add_argument("scenario")
     p_cmp.add_argument("-o", "--out", help="output folder (default results/compare_<scenario>)")
-    p_list = sub.add_parser("list", help="list scenarios, interventions, drugs, cargo, parameters or genes")
+    p_list = sub.add_parser("list", help="list scenarios, shipped experiments, interventions, drugs, cargo, "
+                                         "parameters or genes")
     p_list.add_argument("what", nargs="?", choices=LISTS, default="scenarios")
     p_exp = sub.add_parser("export-sbml", help="write a scenario's model as SBML Level 3")
     p_exp.add_argument("scenario")

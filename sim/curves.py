@@ -23,7 +23,7 @@ import pandas as pd
 from sim.budget import budget_part, delivery_budget
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition, condition_list
-from sim.engines import engine_for
+from sim.engines import Tolerances, engine_for
 from sim.errors import InvalidValueError
 from sim.fit import fit_ll4
 from sim.gr import GRFit, fit_gr, gr_values
@@ -57,7 +57,7 @@ def _no_dose(conditions) -> list[Condition]:
 
 def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=None, n_doses: int = 12,
                       assay_h: float = 72.0, pretreatment_h: float = 48.0, species: Sequence[str] | None = None,
-                      progress=None) -> pd.DataFrame:
+                      progress=None, tolerances: Tolerances | None = None) -> pd.DataFrame:
     """Simulate every condition at every dose; return one tidy row per (condition, dose).
 
     Parameters
@@ -75,6 +75,8 @@ def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=
         Species reported at assay end (default: those of ``KEY_SPECIES`` the model has).
     progress : callable, optional
         Called with each condition's name as it finishes.
+    tolerances : Tolerances, optional
+        The ODE engine's tolerances (default: the engine's own; a retry of a failed sweep point tightens them).
 
     Returns
     -------
@@ -84,7 +86,7 @@ def run_dose_response(model, conditions: Sequence[Condition] | Condition, doses=
         ``repression_*``, ``ev_internalised_fraction``; the same on every row of a condition).
     """
     conditions = _no_dose(conditions)
-    engine = engine_for(model)
+    engine = engine_for(model, tolerances=tolerances)
     cat = load_catalogue()
     values = [c.values(model, cat) for c in conditions]  # every name checked before any run
     species = engine.check_selection(list(species) if species else [s for s in KEY_SPECIES if s in engine.species])

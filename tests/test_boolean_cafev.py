@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.analyses.boolean import cafev_network, condition_attractors, death_probability, steady_state
+from sim.boolean_assay import cafev_network, condition_attractors, death_probability, steady_state
 from sim.analyses.compare import compare
 from sim.boolean.conditions import condition_settings, network_path
 from sim.catalogue import load_catalogue
@@ -117,7 +117,7 @@ def test_compare_and_boolean_experiment_from_the_command_line(tmp_path, capsys):
 
 
 def test_boolean_dose_response_uses_the_assay_time():
-    from sim.analyses.boolean import boolean_dose_response
+    from sim.boolean_assay import boolean_dose_response
 
     net = cafev_network()
     short, _ = boolean_dose_response(net, "pdac_gem", C(name="c"), [0.05], samples=1000, assay_h=24)

@@ -3,7 +3,7 @@ tolerances that belong to one engine."""
 import numpy as np
 import pytest
 
-from sim.analyses.boolean import cafev_network
+from sim.boolean_assay import cafev_network
 from sim.boolean.network import parse_bnet
 from sim.engines import FORMALISMS, Engine, Tolerances, engine_for
 from sim.errors import InvalidValueError, UnknownNameError

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import sim
-from sim.engines.ode import engine_for, tighter_tolerances
+from sim.engines import Tolerances, engine_for
 from sim.errors import SimulationError
 from sim.sweep.design import Factor, make_design
 from sim.sweep.evaluate import Endpoint
@@ -36,19 +36,11 @@ def test_solver_faults_become_rows_with_a_reason_and_the_sweep_goes_on(tmp_path)
 
 
 def test_step_limit_hit_is_recovered_by_a_retry_with_tighter_tolerances(tmp_path):
-    engine = engine_for(sim.build_model("pdac_gem"))
-    integrator = engine.rr.getIntegrator()
-    saved = integrator.getValue("maximum_num_steps")
-    evaluate = Endpoint("pdac_gem", CONDITION, ("N_cancer",))
     points = _points("ev_uptake_fraction_24h", [0.05, 0.15])
-    reference = run_sweep(evaluate, points, tmp_path / "ref")
-    try:
-        integrator.setValue("maximum_num_steps", 25)  # too few for 72 h: CV_TOO_MUCH_WORK
-        plain = run_sweep(evaluate, points, tmp_path / "plain")
-        retried = run_sweep(evaluate, points, tmp_path / "retry", retry=True)  # 100x the step limit on retry
-        assert integrator.getValue("maximum_num_steps") == 25  # restored after the retry
-    finally:
-        integrator.setValue("maximum_num_steps", saved)
+    reference = run_sweep(Endpoint("pdac_gem", CONDITION, ("N_cancer",)), points, tmp_path / "ref")
+    starved = Endpoint("pdac_gem", CONDITION, ("N_cancer",), tolerances=Tolerances(max_steps=25))  # too few for 72 h
+    plain = run_sweep(starved, points, tmp_path / "plain")
+    retried = run_sweep(starved, points, tmp_path / "retry", retry=True)  # 100x the step limit on retry
     assert set(plain["reason"]) == {"step_limit"} and (plain["status"] == "failed").all()
     assert (retried["status"] == "ok").all() and retried["retried"].all()
     assert set(retried["first_failure"]) == {"step_limit"}
@@ -62,15 +54,18 @@ def test_a_point_that_fails_again_after_the_retry_says_so(tmp_path):
     assert table.loc[1, "status"] == "failed" and table.loc[1, "reason"] == "cvode_failure"
 
 
-def test_tighter_tolerances_are_restored_even_when_the_block_raises():
-    engine = engine_for(sim.build_model("pdac_gem"))
-    integrator = engine.rr.getIntegrator()
-    before = integrator.getValue("relative_tolerance")
-    with pytest.raises(SimulationError):
-        with tighter_tolerances(0.01):
-            assert integrator.getValue("relative_tolerance") == pytest.approx(before * 0.01)
-            raise SimulationError("boom", "cvode_failure")
-    assert integrator.getValue("relative_tolerance") == before
+def test_a_retry_tightens_a_copy_and_leaves_the_engine_of_other_points_alone():
+    model = sim.build_model("pdac_gem")
+    shared = engine_for(model)
+    before = shared.rr.getIntegrator().getValue("relative_tolerance")
+    evaluate = Endpoint("pdac_gem", CONDITION, ("N_cancer",))
+    tighter = RetryTighter(evaluate).tighter()
+    assert tighter is not evaluate and tighter.tolerances == Tolerances().scaled(0.01)
+    assert evaluate.tolerances == Tolerances()  # the original evaluator is unchanged
+    tighter({"k_escape": 0.05})
+    assert shared.rr.getIntegrator().getValue("relative_tolerance") == before  # the shared engine untouched
+    assert engine_for(model, tolerances=Tolerances().scaled(0.01)).rr.getIntegrator().getValue(
+        "relative_tolerance") == pytest.approx(before * 0.01)
 
 
 def test_retry_wrapper_only_retries_simulation_errors():

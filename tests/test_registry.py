@@ -77,3 +77,14 @@ def test_a_shipped_experiment_runs_by_name_and_a_typo_suggests_the_closest():
     assert load_spec("pdac_gem_timecourse").experiment.analysis == "timecourse"
     with pytest.raises(SpecError, match="neither a file nor a shipped experiment. Did you mean 'gw4869_reversal'"):
         find_spec("gw4869_revesal")
+
+
+def test_cafev_list_experiments_names_every_shipped_one_with_its_analysis(capsys):
+    from sim.cli import main
+    from sim.spec import load_spec, shipped_experiments
+
+    assert main(["list", "experiments"]) == 0
+    out = capsys.readouterr().out
+    for name, path in shipped_experiments().items():
+        line = next(line for line in out.splitlines() if line.split()[:1] == [name])
+        assert load_spec(path).experiment.analysis in line.split()

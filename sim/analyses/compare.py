@@ -15,14 +15,15 @@ import math
 
 import pandas as pd
 
-from sim.analyses.boolean import cafev_network, death_probability
-from sim.analyses.dose_response import MIN_SHIFT_TO_REVERSE, fit_curves, run_dose_response
+from sim.boolean.agreement import BOOLEAN_TOLERANCE, ODE_TOLERANCE, direction, explain_disagreement
+from sim.boolean_assay import cafev_network, death_probability
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
+from sim.curves import fit_curves, run_dose_response
 
-ODE_TOLERANCE = MIN_SHIFT_TO_REVERSE  # an ODE fold change below 2% counts as none
-BOOLEAN_TOLERANCE = 0.02
+__all__ = ["comparison_conditions", "compare", "direction", "explain_disagreement", "ODE_TOLERANCE",
+           "BOOLEAN_TOLERANCE"]
 
 
 def comparison_conditions(scenario: str) -> tuple[list[Condition], list[tuple[str, str, str]]]:
@@ -44,13 +45,6 @@ def comparison_conditions(scenario: str) -> tuple[list[Condition], list[tuple[st
     return conds, questions
 
 
-def direction(change: float, tolerance: float) -> str:
-    """``resistance`` / ``sensitisation`` / ``none`` (|change| < tolerance) / ``undetermined`` (not finite)."""
-    if not math.isfinite(change):
-        return "undetermined"
-    return "none" if abs(change) < tolerance else ("resistance" if change > 0 else "sensitisation")
-
-
 def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
     """Agreement table of a preset: one row per question with the ODE fold, the Boolean death probabilities and
     both directions; ``agree`` is True when the directions match."""
@@ -70,21 +64,3 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
                      "boolean_death_reference": death[ref], "boolean_direction": boolean, "agree": ode == boolean,
                      "explanation": "" if ode == boolean else explain_disagreement(ode, boolean, death[ref])})
     return pd.DataFrame(rows)
-
-
-def explain_disagreement(ode: str, boolean: str, reference_death: float) -> str:
-    """Why the two formalisms can give different directions for one question (a sentence for the table)."""
-    if ode == "undetermined":
-        return "an ODE IC50 lies outside the tested doses (fit status not ok), so its direction is not determined"
-    if boolean == "none" and reference_death < BOOLEAN_TOLERANCE:
-        return ("the logical model saturates: another cargo arm (or the EV-borne effect) still blocks every death "
-                "route, so removing one arm changes nothing, while in the ODE each arm adds graded resistance")
-    if boolean == "none":
-        return ("the death route this arm acts on is already fully open in the logical model (e.g. GPX4 is off "
-                "under drug because CHAC1 depletes GSH), so the arm has nothing left to change; in the ODE it is "
-                "graded")
-    if ode == "none":
-        return (f"the ODE effect is below {100 * (ODE_TOLERANCE - 1):g}% (one miRNA represses one target at most "
-                f"mirna_max_repression-fold, and co-culture delivers far less than 50 ug/mL of EVs); in the logical "
-                f"model the same arm is an all-or-none switch of a death route")
-    return "opposite directions: check the node rules of this arm in models/boolean/cafev.bnet"

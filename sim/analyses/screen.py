@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sim.analyses.base import Analysis, ExperimentResult, RunOptions, condition_pair, no_condition_key
-from sim.analyses.boolean import cafev_network
+from sim.boolean_assay import cafev_network
 from sim.boolean.conditions import ode_gene_nodes
 from sim.budget import delivery_notes
 from sim.catalogue import load_catalogue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-# sim.analyses.compare is to import these four names from here (and so re-export them) rather than define its own.
 ODE_TOLERANCE = 1.02  # an ODE IC50 fold change below 2% counts as none (within the 4PL fits' own error: the
 #                       dose-response analysis's MIN_SHIFT_TO_REVERSE)
 BOOLEAN_TOLERANCE = 0.02

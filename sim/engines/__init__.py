@@ -39,7 +39,7 @@ def engine_for(model, formalism: str = "ode", **settings) -> Engine:
     formalism : {"ode", "maboss"}
     **settings
         The engine's own settings: ``tolerances`` (:class:`Tolerances`) for the ODE; ``samples`` and ``seed`` for
-        MaBoSS.
+        MaBoSS. A setting left out or given as None takes the engine's default (``defaults``).
 
     Returns
     -------
@@ -49,6 +49,7 @@ def engine_for(model, formalism: str = "ode", **settings) -> Engine:
     if formalism not in FORMALISMS:
         raise UnknownNameError("formalism", formalism, FORMALISMS, "sim.engines.engine_for")
     cls = FORMALISMS[formalism]
+    settings = {**cls.defaults, **{k: v for k, v in settings.items() if v is not None}}  # None: the default
     if not cls.compiles:
         return cls(model, **settings)
     key = (formalism, model.model_hash, tuple(sorted(settings.items())))

@@ -60,6 +60,8 @@ class Engine(ABC):
     """One model of one formalism, runnable under many settings (see the module docstring)."""
 
     formalism: ClassVar[str]
+    compiles: ClassVar[bool]  # made once per model and settings, then reused (sim.engines.engine_for)
+    defaults: ClassVar[dict] = {}  # the settings an engine gets when they are not given
 
     @abstractmethod
     def check_selection(self, names: Sequence[str]) -> list[str]:

@@ -149,6 +149,7 @@ class MaBoSSEngine(Engine):
 
     formalism = "maboss"
     compiles = False  # MaBoSS reads the network text at every run; there is nothing to keep
+    defaults = {"samples": 5000, "seed": 0}
 
     def __init__(self, network: BooleanNetwork, samples: int = 5000, seed: int = 0):
         self.network, self.samples, self.seed = network, int(samples), int(seed)

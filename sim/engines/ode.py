@@ -42,6 +42,7 @@ class OdeEngine(Engine):
 
     formalism = "ode"
     compiles = True
+    defaults = {"tolerances": Tolerances()}
 
     def __init__(self, model, tolerances: Tolerances | None = None, *, rtol: float | None = None,
                  atol: float | None = None):

@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.analyses.boolean import cafev_network, condition_attractors, death_probability
-from sim.analyses.dose_response import fit_curves, run_dose_response
+from sim.boolean_assay import cafev_network, condition_attractors, death_probability
 from sim.budget import budget_columns, budget_part
 from sim.conditions import Condition
+from sim.curves import fit_curves, run_dose_response
+from sim.engines import Tolerances, engine_for
 from sim.errors import SimulationError
 from sim.protocol import POPULATION_SPECIES, AssayProtocol, clean_state, drug_free
 from sim.screen.perturbations import apply, parse
@@ -44,6 +45,7 @@ class OdeScreenPoint:
     n_doses: int = 8
     assay_h: float = 72.0
     pretreatment_h: float = 48.0
+    tolerances: Tolerances = Tolerances()
 
     def condition(self, inputs: dict) -> Condition:
         """The perturbed condition of a point."""
@@ -51,19 +53,17 @@ class OdeScreenPoint:
         return Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.engines.ode import engine_for
-
         model = scenario_model(self.scenario)
         cond = self.condition(inputs)
         try:
             rows = run_dose_response(model, [cond], n_doses=self.n_doses, assay_h=self.assay_h,
-                                     pretreatment_h=self.pretreatment_h)
+                                     pretreatment_h=self.pretreatment_h, tolerances=self.tolerances)
         except SimulationError as exc:
             if exc.reason != "no_steady_state":
                 raise
             return self._not_viable(model, cond, inputs, str(exc))
         fit = fit_curves(rows).iloc[0]
-        protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
+        protocol = AssayProtocol(engine_for(model, tolerances=self.tolerances), self.pretreatment_h)
         cells_at_dose = float(protocol.endpoint({**cond.values(model), "drug_ext": float(self.dose)}, self.assay_h,
                                                 ["N_cancer"])[0])
         cells_free = float(rows["cells_control"].iloc[0])
@@ -79,9 +79,7 @@ class OdeScreenPoint:
         """A genotype without an untreated steady state (e.g. GPX4 knockout: lipid ROS rises without bound) cannot
         be a stable cell line. It is read as a perturbation induced in wild-type steady cells at the start of the
         pretreatment: its drug-free and drug-treated cell counts at the end of the assay, no IC50."""
-        from sim.engines.ode import engine_for
-
-        engine = engine_for(model)
+        engine = engine_for(model, tolerances=self.tolerances)
         wild = Condition(**{**self.conditions[inputs["condition"]], "name": "wild type"}).values(model)
         start = AssayProtocol(engine, self.pretreatment_h).steady_cells(wild)
         values = cond.values(model)

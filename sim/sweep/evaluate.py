@@ -7,6 +7,9 @@ a model parameter (``Condition.parameters``), ``caf_ratio`` or ``ev_dose_ug`` (e
 condition's delivery budget at drug addition (:mod:`sim.budget`: ``delivered_*``, ``loaded_*``, ``repression_*``,
 ``ev_internalised_fraction``); :class:`Endpoint`, a single run from the model's initial state with no protocol and so
 no moment of drug addition, does not.
+
+Every evaluator carries the ODE ``tolerances`` it runs with (default: the engine's), so that
+:class:`sim.sweep.faults.RetryTighter` can run a failed point again as a copy with tighter ones.
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sim.analyses.dose_response import fit_curves, run_dose_response
 from sim.budget import budget_part, delivery_budget
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
+from sim.curves import fit_curves, run_dose_response
+from sim.engines import Tolerances, engine_for
 from sim.errors import InvalidValueError, UnknownNameError
 from sim.protocol import AssayProtocol
 
@@ -65,6 +69,7 @@ class IC50Shift:
     reference: dict | None = field(default_factory=lambda: {"name": "reference"})
     n_doses: int = 8
     pretreatment_h: float = 48.0
+    tolerances: Tolerances = Tolerances()
 
     def check(self, factor_names) -> None:
         """Every factor must be a parameter of the model, an exposure setting or an intervention (before work)."""
@@ -79,8 +84,8 @@ class IC50Shift:
         conds = [apply_factors(self.condition, inputs, True)]
         if self.reference is not None:
             conds.insert(0, apply_factors(self.reference, inputs, False))
-        fits = fit_curves(run_dose_response(model, conds, n_doses=self.n_doses,
-                                            pretreatment_h=self.pretreatment_h)).set_index("condition")
+        fits = fit_curves(run_dose_response(model, conds, n_doses=self.n_doses, pretreatment_h=self.pretreatment_h,
+                                            tolerances=self.tolerances)).set_index("condition")
         cond = fits.loc[conds[-1].name]
         out = {"ic50_uM": cond["ic50_abs"], "gr50_uM": cond.get("gr50", math.nan), "auc": cond["auc"]}
         budget = {k: float(v) for k, v in budget_part(cond).items()}
@@ -108,17 +113,17 @@ class Endpoint:
     condition: dict
     readouts: tuple = ("N_cancer",)
     end_h: float = 72.0
+    tolerances: Tolerances = Tolerances()
     _base: tuple | None = field(default=None, init=False, repr=False, compare=False)  # (key, values)
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.engines.ode import engine_for
-
         model = scenario_model(self.scenario)
         key = (self.scenario, repr(sorted(self.condition.items())))
         if self._base is None or self._base[0] != key:  # the condition's values once per process, not per point
             self._base = (key, Condition(**self.condition).values(model))
         values = {**self._base[1], **{k: float(v) for k, v in inputs.items()}}
-        row = engine_for(model).simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
+        engine = engine_for(model, tolerances=self.tolerances)
+        row = engine.simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
         return dict(zip(self.readouts, row.tolist()))
 
 
@@ -154,6 +159,7 @@ class AssayReadout:
     pretreatment_h: float = 48.0
     statistic: str = "end"
     time_h: float | None = None
+    tolerances: Tolerances = Tolerances()
 
     def __post_init__(self):
         if self.statistic not in SPECIES_STATISTICS:
@@ -164,11 +170,9 @@ class AssayReadout:
             raise InvalidValueError(f"A species read 'at' a time needs 'time_h' > 0 h. Got {self.time_h!r}.")
 
     def __call__(self, inputs: dict) -> dict:
-        from sim.engines.ode import engine_for
-
         model = scenario_model(self.scenario)
         values = apply_factors(self.condition, inputs).values(model)
-        protocol = AssayProtocol(engine_for(model), self.pretreatment_h)
+        protocol = AssayProtocol(engine_for(model, tolerances=self.tolerances), self.pretreatment_h)
         return {**self._readout(protocol, values), **delivery_budget(protocol, values)}
 
     def _readout(self, protocol, values: dict) -> dict:

@@ -6,17 +6,17 @@ word its summary counts by: a :class:`~sim.errors.SimulationError`'s own ``reaso
 ``step_limit``, ``non_finite``, ``negative_state``, ``no_steady_state``), ``invalid_value`` / ``unknown_name`` for
 bad input that reached a point, ``worker_died`` for a point whose worker process died, or ``error`` for anything
 else. :class:`RetryTighter` wraps an evaluator so that a point whose simulation failed is run once more with 100x
-tighter CVODE tolerances and a 100x step limit (:class:`sim.engines.ode.tighter_tolerances`); the row records
-``retried`` and, when the retry succeeded, the ``first_failure`` it recovered from.
+tighter CVODE tolerances and a 100x step limit (a copy of the evaluator with ``tolerances`` scaled, so another
+compiled engine: nothing changes the engine other points use); the row records ``retried`` and, when the retry
+succeeded, the ``first_failure`` it recovered from.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 
 import pandas as pd
 
-from sim.engines.ode import tighter_tolerances
 from sim.errors import InvalidValueError, SimulationError, UnknownNameError
 
 def failure_reason(exc: BaseException) -> str:
@@ -43,7 +43,9 @@ class RetryTighter:
     """Run ``evaluate``; if it raises a :class:`SimulationError`, run it once more with tighter tolerances.
 
     Returns the readouts with ``retried`` (bool) and ``first_failure`` (the first attempt's reason, or ``""``). A
-    point that fails again raises the second error with ``retried = True`` set on it.
+    point that fails again raises the second error with ``retried = True`` set on it. ``evaluate`` is a dataclass
+    with a ``tolerances`` field (the evaluators of :mod:`sim.sweep.evaluate` and :mod:`sim.screen.evaluate`): the
+    retry runs a copy with ``tolerances.scaled(factor)``; any other callable is run once more as it is.
     """
 
     evaluate: Callable[[dict], dict]
@@ -53,10 +55,15 @@ class RetryTighter:
         try:
             return {**self.evaluate(inputs), "retried": False, "first_failure": ""}
         except SimulationError as first:
-            with tighter_tolerances(self.factor):
-                try:
-                    out = self.evaluate(inputs)
-                except SimulationError as second:
-                    second.retried = True
-                    raise
+            try:
+                out = self.tighter()(inputs)
+            except SimulationError as second:
+                second.retried = True
+                raise
             return {**out, "retried": True, "first_failure": first.reason}
+
+    def tighter(self) -> Callable[[dict], dict]:
+        """The evaluator with its tolerances scaled by ``factor`` (itself when it has none)."""
+        if is_dataclass(self.evaluate) and any(f.name == "tolerances" for f in fields(self.evaluate)):
+            return replace(self.evaluate, tolerances=self.evaluate.tolerances.scaled(self.factor))
+        return self.evaluate
