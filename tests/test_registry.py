@@ -88,3 +88,17 @@ def test_cafev_list_experiments_names_every_shipped_one_with_its_analysis(capsys
     for name, path in shipped_experiments().items():
         line = next(line for line in out.splitlines() if line.split()[:1] == [name])
         assert load_spec(path).experiment.analysis in line.split()
+
+
+def test_a_scheduler_without_dask_installed_says_how_to_install_it(tmp_path, monkeypatch):
+    import importlib.util
+
+    import pandas as pd
+
+    from sim.sweep.runner import run_sweep
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name, *a))
+    with pytest.raises(InvalidValueError, match=r"pip install 'cafev\[dask\]'"):
+        run_sweep(lambda p: {}, pd.DataFrame({"point": [0], "x": [1.0]}), tmp_path / "s", scheduler="tcp://x:1")
+    assert not (tmp_path / "s").exists()  # before any work

@@ -16,6 +16,8 @@ again one point at a time. ``table.attrs["rerun_chunks"]`` counts the chunks tha
 """
 from __future__ import annotations
 
+import importlib.util
+
 import multiprocessing
 import os
 import signal
@@ -302,6 +304,9 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
         evaluate = RetryTighter(evaluate)
     if workers < 1 or chunk_size < 1:
         raise InvalidValueError(f"'workers' and 'chunk_size' must be >= 1. Got {workers}, {chunk_size}.")
+    if scheduler and importlib.util.find_spec("distributed") is None:  # an optional part: fail before any work
+        raise InvalidValueError(f"Running on a Dask scheduler ({scheduler!r}) needs Dask distributed, an optional "
+                                f"part of cafev: pip install 'cafev[dask]'.")
     done = finished_points(folder)
     if len(done) and not resume:
         raise InvalidValueError(f"{folder} already holds {len(done)} finished points; resume with resume=True "
