@@ -60,6 +60,7 @@ def calibrated_references(scenario: str = "pdac_gem", rounds: int = 8) -> dict[s
     values = {"pakt_ref": 0.2, "pstat3_ref": 0.2}
     for _ in range(rounds):
         model = build_model(scenario, overrides=values)
+        # a throwaway engine per iterate, not engine_for's: eight models used once would push the reused ones out
         cells = AssayProtocol(OdeEngine(model)).steady_cells(Condition(name="rest").values(model))
         values = {"pakt_ref": cells["pAKT"], "pstat3_ref": cells["pSTAT3"]}
     return values

@@ -251,3 +251,19 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
     check_scenario_pairs(root / "scenarios.toml", scenarios, cargo, drugs)
     base = scenarios.pop("base")
     return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root, list(base.get("cellular", [])))
+
+
+# units of the readouts a time course or a sweep reports (axis labels): species of the core modules
+UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3": "relative", "LROS": "relative",
+         "GSH": "relative", "CASP3a": "fraction", "drug_in": "uM", "EV_med": "EV/mL", "EV_internalised": "EV/mL"}
+
+
+def unit_of(readout: str) -> str:
+    """Unit label of a readout for axes: a gene's protein is relative to the unrepressed cell; RNAs, loaded miRNA
+    and delivered cargo are copies per cell."""
+    if readout in UNITS:
+        return UNITS[readout]
+    gene = load_catalogue().genes.get(readout)
+    if gene is not None and gene["kind"] == "rna":
+        return "relative"
+    return "copies/cell"

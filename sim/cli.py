@@ -18,9 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.analyses.compare import compare
 from sim.build import build_model
 from sim.catalogue import load_catalogue
+from sim.engines.boolean import attractors, load_network, summary_line
 from sim.errors import CafevError, Interrupted, InvalidValueError
+from sim.experiment import run_experiment
+from sim.plate import run_fit
 from sim.results import RESULTS_DIR, write_table
 from sim.sbml import check_sbml
 from sim.spec import shipped_experiments
@@ -67,8 +71,6 @@ def _fixes(items: list[str]) -> dict[str, int]:
 
 
 def _attractors(args) -> None:
-    from sim.engines.boolean import attractors, load_network, summary_line  # deferred: loads SciPy (see main)
-
     fixed = _fixes(args.fix)
     network = load_network(args.model)
     network.fixed(fixed)  # unknown nodes fail here, before any analysis
@@ -80,8 +82,6 @@ def _attractors(args) -> None:
 
 
 def _compare(args) -> None:
-    from sim.analyses.compare import compare  # deferred: loads SciPy (see main)
-
     load_catalogue().scenario(args.scenario)  # unknown scenario: did-you-mean before any work
     table = compare(args.scenario)
     shown = table[["question", "ode_ic50_fold", "ode_direction", "boolean_death", "boolean_direction", "agree"]]
@@ -125,12 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p_exp.add_argument("scenario")
     p_exp.add_argument("-o", "--out", required=True, help="output .xml file")
     args = parser.parse_args(argv)
-    # A command imports the analyses it runs when it runs: they load SciPy (about 1-2 s), which `cafev list`,
-    # `cafev export-sbml` and `--help` do not need.
     try:
         if args.command == "run":
-            from sim.experiment import run_experiment
-
             result = run_experiment(args.spec, args.out, quick=args.quick, workers=args.workers, resume=args.resume,
                                     quiet=args.quiet, scheduler=args.scheduler)
             with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format",
@@ -142,8 +138,6 @@ def main(argv: list[str] | None = None) -> int:
             for f in result.files:
                 print(f"  {f}")
         elif args.command == "fit":
-            from sim.plate import run_fit
-
             fits, files = run_fit(args.data, args.out, args.control)
             shown = fits[["condition", "ic50", "ic50_se", "hill", "bottom", "top", "ic50_report", "status"]]
             with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):

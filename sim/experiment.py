@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.analyses import get_analysis
+from sim.analyses import get_analysis, registry
 from sim.analyses.base import ExperimentResult, RunOptions
 from sim.build import build_model
 from sim.errors import InvalidValueError
@@ -53,7 +53,8 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     if not analysis.parallel and (workers is not None or resume or scheduler):
         given = ", ".join(k for k, v in (("workers", workers is not None), ("resume", resume),
                                           ("scheduler", scheduler)) if v)
-        raise InvalidValueError(f"{given} apply to analyses that run points in worker processes (sweep, screen); "
+        parallel = ", ".join(name for name, a in registry().items() if a.parallel)
+        raise InvalidValueError(f"{given} apply to analyses that run points in worker processes ({parallel}); "
                                 f"this experiment's analysis is '{analysis.name}'.")
     model = build_model(spec.experiment.scenario)
     check_conditions(spec, model)  # every name of every condition, before any run

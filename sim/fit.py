@@ -26,8 +26,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import least_squares
 
 from sim.errors import InvalidValueError
 
@@ -161,6 +159,7 @@ def fit_ll4(dose, response, response_at: float = 0.5, level: float = 0.95) -> LL
     InvalidValueError
         Non-finite or negative doses, or dose/response of different lengths (bad input, not a bad curve).
     """
+    from scipy import optimize  # SciPy takes ~0.7 s to load: only when fitting, not for `import sim`
     x = np.asarray(dose, dtype=float).ravel()
     y = np.asarray(response, dtype=float).ravel()
     if x.shape != y.shape:
@@ -183,7 +182,7 @@ def fit_ll4(dose, response, response_at: float = 0.5, level: float = 0.95) -> LL
         if i and best is not None and best.success and 2 * best.cost < 1e-3 * tss:
             break  # the self-start fits to R^2 > 0.999 (simulated curves): the other starts cannot do better
         try:
-            res = least_squares(lambda t: _model(t, x) - y, start, jac=lambda t: _residual_jacobian(t, x),
+            res = optimize.least_squares(lambda t: _model(t, x) - y, start, jac=lambda t: _residual_jacobian(t, x),
                                 method="lm", xtol=1e-12, ftol=1e-12, gtol=1e-12, max_nfev=4000)
         except (ValueError, FloatingPointError, OverflowError):
             continue
@@ -231,6 +230,7 @@ def _covariance(out: LL4Fit, theta: np.ndarray, x: np.ndarray, y: np.ndarray, rs
 
 def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None:
     """Set the absolute IC50, the CIs, ``status`` and ``reason``."""
+    from scipy import stats  # loaded only when fitting (see fit_ll4)
     tq = stats.t.ppf(0.5 + level / 2, out.df) if out.df > 0 else math.nan
     if out.covariance is not None:  # Wald intervals on n - 4 df, as drc's confint
         for p in PARAMS:

@@ -26,8 +26,6 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
-from scipy.optimize import minimize
 
 from sim.errors import InvalidValueError
 
@@ -105,6 +103,7 @@ def fit_gr(conc, gr, alpha: float = ALPHA) -> GRFit:
     GRFit
         ``gr_status`` is ``sigmoid``, ``flat`` (F-test not significant or the fit failed) or ``too_few_points``.
     """
+    from scipy import optimize, stats  # SciPy takes ~0.7 s to load: only when fitting, not for `import sim`
     c = np.asarray(conc, dtype=float).ravel()
     g = np.asarray(gr, dtype=float).ravel()
     if c.shape != g.shape:
@@ -123,8 +122,8 @@ def fit_gr(conc, gr, alpha: float = ALPHA) -> GRFit:
 
     bounds = [(-1.0, 1.0), (math.log10(c.min() / 100.0), math.log10(c.max() * 100.0)), (0.1, 5.0)]
     prior = np.array([0.1, math.log10(np.median(c)), 2.0])
-    sig = minimize(_rss, prior, args=(_sigmoid, c, g), bounds=bounds)
-    flat = minimize(_rss, prior[[0]], args=(_flat, c, g), bounds=bounds[:1])
+    sig = optimize.minimize(_rss, prior, args=(_sigmoid, c, g), bounds=bounds)
+    flat = optimize.minimize(_rss, prior[[0]], args=(_flat, c, g), bounds=bounds[:1])
     n = c.size
     df1, df2 = 2, n - 2  # the reference's degrees of freedom (n - 2, not n - 3)
     rss2, rss1 = float(sig.fun), float(flat.fun)

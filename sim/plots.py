@@ -50,10 +50,10 @@ def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", 
     Parameters
     ----------
     table : DataFrame
-        A dose-response table (:func:`sim.analyses.dose_response.run_dose_response` or measured data with
+        A dose-response table (:func:`sim.curves.run_dose_response` or measured data with
         ``condition``, ``dose_uM`` and ``response`` columns).
     fits : DataFrame
-        :func:`sim.analyses.dose_response.fit_curves` of the table.
+        :func:`sim.curves.fit_curves` of the table.
     """
     plt = pyplot()
     has_gr = "gr" in table and "gr50" in fits

@@ -83,7 +83,7 @@ class AssayProtocol:
     Parameters
     ----------
     engine : OdeEngine
-        The compiled model (:func:`sim.engines.ode.engine_for`).
+        The compiled model (:func:`sim.engines.engine_for`).
     pretreatment_h : float
         EV/intervention exposure before the drug, in h.
     steady_state_h : float

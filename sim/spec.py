@@ -51,9 +51,11 @@ class ExperimentHeader(BaseModel):
     analysis: str
     seed: int = 0
 
-    @field_validator("analysis")
+    @field_validator("analysis", mode="before")
     @classmethod
-    def _known_analysis(cls, v: str) -> str:
+    def _known_analysis(cls, v):
+        if not isinstance(v, str):
+            raise ValueError(f"must be the name of an analysis: {', '.join(registry())}.")
         try:
             get_analysis(v)
         except UnknownNameError as exc:
@@ -82,7 +84,12 @@ class ExperimentHeader(BaseModel):
 
 class ExperimentSpec(BaseModel):
     """A whole experiment file: the header, the conditions and (in the model of each analysis, :func:`spec_model`)
-    the analysis's table."""
+    the analysis's table.
+
+    This class is the part every analysis shares; a spec is an instance of the subclass of its analysis
+    (``DoseResponseSpec``...). Read one with :func:`parse_spec` or :func:`load_spec`, or validate a dict with
+    ``spec_model(name).model_validate``.
+    """
 
     model_config = ConfigDict(extra="forbid")
     experiment: ExperimentHeader
@@ -138,13 +145,25 @@ def _key_path(loc: tuple) -> str:
     return out
 
 
+def _model_name(analysis: str) -> str:
+    return "".join(part.title() for part in analysis.split("_")) + "Spec"
+
+
 @lru_cache(maxsize=None)
 def spec_model(analysis: str) -> type[ExperimentSpec]:
-    """The spec model of one analysis: :class:`ExperimentSpec` with that analysis's table (all keys optional)."""
+    """The spec model of one analysis: :class:`ExperimentSpec` with that analysis's table (all keys optional),
+    named ``<Analysis>Spec`` in this module (so a spec pickles, e.g. to a worker process)."""
     found = get_analysis(analysis)
-    title = "".join(part.title() for part in analysis.split("_")) + "Spec"
-    return create_model(title, __base__=ExperimentSpec,
+    return create_model(_model_name(analysis), __base__=ExperimentSpec, __module__=__name__,
                         **{analysis: (found.Settings, Field(default_factory=found.Settings))})
+
+
+def __getattr__(name: str):
+    """``sim.spec.DoseResponseSpec`` and the like: the spec model of each analysis, made on first use."""
+    for analysis in registry():
+        if _model_name(analysis) == name:
+            return spec_model(analysis)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _analysis_of(data) -> str | None:
@@ -198,13 +217,19 @@ def parse_spec(data: dict, source: str = "<dict>") -> ExperimentSpec:
         raise SpecError.invalid(source, [f"a spec is a table of tables. Got {type(data).__name__}."])
     analysis = _analysis_of(data)
     tables = registry()
-    stray = [name for name in tables if name in data and name != analysis]
+    stray = [name for name in tables if name in data and name != analysis] if analysis else []
     problems = [f"{name}: is the table of analysis '{name}', but this experiment's analysis is "
-                f"'{analysis}'; remove [{name}] (or set analysis = '{name}')." for name in stray] if analysis else []
+                f"'{analysis}'; remove [{name}] (or set analysis = '{name}')." for name in stray]
     data = {k: v for k, v in data.items() if k not in stray}
     spec = None
     try:
         if analysis is None:  # no or an unknown analysis: the header's own errors say which, and its close names
+            for name in (n for n in tables if n in data):  # and each table present is checked on its own
+                try:
+                    tables[name].Settings.model_validate(data[name])
+                except ValidationError as exc:
+                    problems += [f"{name}.{line}" if not line.startswith(" ") else line
+                                 for line in _problems(exc, None)]
             ExperimentSpec.model_validate({k: v for k, v in data.items() if k not in tables})
         else:
             spec = _adapter().validate_python(data)

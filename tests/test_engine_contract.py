@@ -64,3 +64,16 @@ def test_maboss_engine_names_a_bad_rate_with_the_closest():
         engine.run({"Drug_in.upp": 1.0}, 10.0, 3, ["Death"])
     with pytest.raises(UnknownNameError, match="node"):
         engine.check_selection(["Deth"])
+
+
+@pytest.mark.parametrize("end_time, points", [(24.0, 37), (96.0, 37), (10.0, 7), (0.3, 4), (72.0, 37)])
+def test_maboss_engine_returns_the_rows_asked_for_on_an_exact_grid(end_time, points):
+    # end_time / (points - 1) that MaBoSS would round up (24 h in 36 windows) used to lose the last window
+    table = engine_for(cafev_network(), "maboss", samples=100).run({}, end_time, points, ["Death"])
+    assert len(table) == points
+    np.testing.assert_allclose(table["time"], np.linspace(0, end_time, points), rtol=0, atol=1e-12)
+
+
+def test_an_unknown_engine_setting_is_named_with_the_valid_ones(pdac_model):
+    with pytest.raises(UnknownNameError, match="Unknown ode engine setting 'rtol'.*Valid .* names: tolerances"):
+        engine_for(pdac_model, rtol=1e-8)

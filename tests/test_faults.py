@@ -1,6 +1,7 @@
 """Faults during runs are recorded, not fatal (issue #7): CVODE failures, step-limit hits, negative states; the
 sweep goes on, the summary counts failures by reason, and a retry with tighter tolerances is recorded."""
 import json
+from dataclasses import dataclass, field
 import math
 
 import pandas as pd
@@ -68,22 +69,42 @@ def test_a_retry_tightens_a_copy_and_leaves_the_engine_of_other_points_alone():
         "relative_tolerance") == pytest.approx(before * 0.01)
 
 
-def test_retry_wrapper_only_retries_simulation_errors():
-    calls = []
+@dataclass
+class Flaky:
+    """Fails with a solver error on its first call, then returns 2x; records the tolerances of each call."""
 
-    def flaky(inputs):
-        calls.append(inputs["x"])
-        if len(calls) == 1:
+    tolerances: Tolerances = Tolerances()
+    calls: list = field(default_factory=list)
+
+    def __call__(self, inputs):
+        self.calls.append(self.tolerances)
+        if len(self.calls) == 1:
             raise SimulationError("first attempt", "cvode_failure")
         return {"y": 2 * inputs["x"]}
 
+
+def test_retry_wrapper_only_retries_simulation_errors_and_with_tighter_tolerances():
+    flaky = Flaky()
     assert RetryTighter(flaky)({"x": 1.0}) == {"y": 2.0, "retried": True, "first_failure": "cvode_failure"}
+    assert flaky.calls == [Tolerances(), Tolerances().scaled(0.01)]  # the copy shares the list of calls
 
     def bad_input(inputs):
         raise KeyError("not a solver fault")
 
     with pytest.raises(KeyError):
         RetryTighter(bad_input)({"x": 1.0})
+
+
+def test_an_evaluator_without_tolerances_is_not_retried():
+    calls = []
+
+    def plain(inputs):
+        calls.append(1)
+        raise SimulationError("fails", "cvode_failure")
+
+    with pytest.raises(SimulationError) as err:
+        RetryTighter(plain)({"x": 1.0})
+    assert calls == [1] and err.value.retried is False
 
 
 def test_sweep_experiment_summary_counts_failures_by_reason(tmp_path):

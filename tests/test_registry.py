@@ -102,3 +102,29 @@ def test_a_scheduler_without_dask_installed_says_how_to_install_it(tmp_path, mon
     with pytest.raises(InvalidValueError, match=r"pip install 'cafev\[dask\]'"):
         run_sweep(lambda p: {}, pd.DataFrame({"point": [0], "x": [1.0]}), tmp_path / "s", scheduler="tcp://x:1")
     assert not (tmp_path / "s").exists()  # before any work
+
+
+def test_a_spec_pickles_as_the_model_of_its_analysis():
+    import pickle
+
+    from sim.spec import load_spec
+
+    spec = load_spec("sweep_ev_dose_gw4869")
+    again = pickle.loads(pickle.dumps(spec))  # e.g. sent to a worker process
+    assert type(again).__name__ == "SweepSpec" and again == spec
+
+
+def test_an_analysis_that_is_not_a_string_lists_the_analyses():
+    spec = _spec("timecourse")
+    spec["experiment"]["analysis"] = 5
+    with pytest.raises(SpecError, match="experiment.analysis: must be the name of an analysis: boolean, "
+                                        "dose_response, screen, sweep, timecourse"):
+        parse_spec(spec, "n.toml")
+
+
+def test_without_a_header_the_tables_errors_are_still_reported():
+    with pytest.raises(SpecError) as err:
+        parse_spec({"timecourse": {"points": 1}, "conditions": CONDITIONS}, "h.toml")
+    lines = [line.strip() for line in str(err.value).splitlines()[1:]]
+    assert lines == ["timecourse.points: Input should be greater than or equal to 2 (found 1)",
+                     "experiment: is required but missing"]

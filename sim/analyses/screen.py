@@ -7,8 +7,18 @@ Boolean node, in the logical model (MaBoSS death probability, attractor phenotyp
 
 Writes ``screen.parquet``/``screen.csv`` (ODE, one row per perturbation x condition), ``boolean.csv``,
 ``ranking.csv`` (one row per perturbation, ranked; toxic-alone perturbations flagged), ``pairs.csv`` (Bliss and
-HSA excess), ``agreement.csv`` (single knockouts in both conditions, ODE vs Boolean), ``screen_top.png``, ``screen_pairs.png`` (pairwise
-screens) and ``metadata.json``.
+HSA excess), ``agreement.csv`` (single knockouts in both conditions, ODE vs Boolean), ``screen_top.png``,
+``screen_pairs.png`` (pairwise screens) and ``metadata.json``. The spec's table::
+
+    [screen]
+    genes = ["PTEN", "AKT1", "STAT3"]      # default: every gene node of `cell` ("cancer", "CAF" or "all")
+    pairwise = true                        # every pair of genes too
+    perturbations = [{ kind = "knockout" }, { kind = "knockdown", level = 0.2 }]
+    condition = "CAF-EV"                   # the EV condition whose IC50 shift the perturbations should reverse
+    reference = "control"                  # the no-EV condition
+    dose = 0.05                            # uM, for viability at a dose (default: the drug's reference IC50)
+    # also: n_doses, assay_time_h, pretreatment_h, toxicity_threshold, boolean, boolean_samples, top, chunk_size,
+    # retry (see ScreenSettings)
 """
 from __future__ import annotations
 
@@ -108,7 +118,8 @@ def plot_pairs(ranking: pd.DataFrame, pairs: pd.DataFrame, title: str | None = N
 def _boolean_points(points: pd.DataFrame) -> pd.DataFrame:
     """The points whose genes all have a Boolean node (others cannot be asked of the logical model)."""
     nodes, network = ode_gene_nodes(), cafev_network()
-    has_node = [all(nodes.get(p.gene, p.gene) in network.rules for p in parse(label)) for label in points["perturbation"]]
+    has_node = [all(nodes.get(p.gene, p.gene) in network.rules for p in parse(label))
+                for label in points["perturbation"]]
     return points[has_node]
 
 
@@ -230,7 +241,8 @@ class ScreenAnalysis(Analysis):
         wt = raw[(raw["perturbation"] == WILD_TYPE)].set_index("condition")
         notes = delivery_notes(model, [c for c in spec.conditions if c.name in (sc.condition, sc.reference)])
         files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
-                                    {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug, "dose_uM": dose,
+                                    {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug,
+                                     "dose_uM": dose,
                                      "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
                                      "failed_points": int((raw["status"] != "ok").sum()),
                                      "failures_by_reason": failure_counts(raw), "delivery_notes": notes}))

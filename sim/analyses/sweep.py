@@ -2,7 +2,21 @@
 
 Writes ``sweep.parquet`` and ``sweep.csv`` (one row per point: factors, readouts, status, message), the Parquet parts
 it was assembled from (``parts/``, what ``--resume`` continues from), ``indices.csv`` for saltelli/morris designs,
-``sweep.png`` and ``metadata.json`` (spec, model hash, versions, seed, design).
+``sweep.png`` and ``metadata.json`` (spec, model hash, versions, seed, design). The spec's table::
+
+    [sweep]
+    design = "grid"                        # grid, lhs, sobol, saltelli or morris
+    n = 64                                 # points of a sampled design (grid: the product of the factors' points)
+    condition = "CAF-EV"                   # the condition at every point
+    reference = "control"                  # required by the *_fold readouts
+    readout = "ic50_fold"                  # ic50_fold, ic50_uM, gr50_fold, gr50_uM, auc, auc_fold, viability, species
+    [[sweep.factors]]                      # a model parameter, caf_ratio / ev_dose_ug, or an intervention's dose
+    name = "GW4869"
+    low = 0
+    high = 20
+    points = 5                             # grid only; scale = "log" for a log range; unit checked if given
+    # also: species, statistic, time_h, dose, assay_time_h, n_doses, pretreatment_h, chunk_size, retry
+    # (see SweepSettings)
 """
 from __future__ import annotations
 
@@ -15,9 +29,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.analyses.base import Analysis, ExperimentResult, RunOptions, condition_pair
-from sim.analyses.timecourse import unit_of
 from sim.budget import delivery_notes
-from sim.catalogue import load_catalogue
+from sim.catalogue import load_catalogue, unit_of
 from sim.engines import engine_for
 from sim.errors import SpecError
 from sim.plots import plain_log_ticks, pyplot
@@ -28,7 +41,6 @@ from sim.sweep.faults import failure_counts
 from sim.sweep.runner import run_sweep
 
 FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
-
 
 
 EXPOSURE_UNITS = {"caf_ratio": "CAFs per cancer cell", "ev_dose_ug": "ug/mL"}
@@ -243,7 +255,8 @@ class SweepAnalysis(Analysis):
         readout = species_column(sw.species, sw.statistic, sw.time_h) if sw.readout == "species" else sw.readout
         n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
         points = make_design(factors, sw.design, n, spec.experiment.seed)
-        table = run_sweep(evaluate, points, folder, workers=options.workers or os.cpu_count() or 1, chunk_size=sw.chunk_size,
+        table = run_sweep(evaluate, points, folder, workers=options.workers or os.cpu_count() or 1,
+                          chunk_size=sw.chunk_size,
                           resume=options.resume, progress=False if options.quiet else None,
                           scheduler=options.scheduler, retry=sw.retry)
         table.insert(table.columns.get_loc("status"), "seed", spec.experiment.seed)

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.analyses.base import Analysis, ExperimentResult, RunOptions
 from sim.budget import delivery_budget, delivery_notes
-from sim.catalogue import load_catalogue, model_id
+from sim.catalogue import load_catalogue, model_id, unit_of
 from sim.conditions import Condition, condition_list
 from sim.engines import engine_for
 from sim.errors import InvalidValueError, UnknownNameError
@@ -38,8 +38,7 @@ from sim.results import write_figure, write_metadata, write_table
 
 CORE_READOUTS = ("N_cancer", "PTEN", "pAKT", "pSTAT3", "LROS", "GSH", "CASP3a", "drug_in", "EV_med",
                  "EV_internalised")
-UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3": "relative", "LROS": "relative",
-         "GSH": "relative", "CASP3a": "fraction", "drug_in": "uM", "EV_med": "EV/mL", "EV_internalised": "EV/mL"}
+
 
 
 def default_readouts(model) -> list[str]:
@@ -48,17 +47,6 @@ def default_readouts(model) -> list[str]:
     extra = [f"{m}_RISC" for m in model.mirnas.values()]
     extra += [f"{model_id(it.cargo)}_delivered" for it in model.interactions if it.delivered]
     return list(CORE_READOUTS) + list(dict.fromkeys(extra))
-
-
-def unit_of(readout: str) -> str:
-    """Unit label of a readout for axes: a gene's protein is relative to the unrepressed cell; RNAs, loaded miRNA
-    and delivered cargo are copies per cell."""
-    if readout in UNITS:
-        return UNITS[readout]
-    gene = load_catalogue().genes.get(readout)
-    if gene is not None and gene["kind"] == "rna":
-        return "relative"
-    return "copies/cell"
 
 
 def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float = 72.0, points: int = 73,

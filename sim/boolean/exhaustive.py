@@ -14,8 +14,6 @@ regulatory networks. Bioinformatics 24:1917-1925 (attractors as terminal SCCs of
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from sim.errors import InvalidValueError
 
@@ -47,6 +45,9 @@ def _codes(states: np.ndarray, free: list[int]) -> np.ndarray:
 
 
 def _terminal_components(n_states: int, src: np.ndarray, dst: np.ndarray) -> list[np.ndarray]:
+    from scipy.sparse import coo_matrix  # SciPy loads only when an exhaustive search runs (`import sim` stays fast)
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n_states, n_states)).tocsr()
     _, labels = connected_components(graph, directed=True, connection="strong")
     leaves = labels[src] != labels[dst]

@@ -8,8 +8,9 @@ formalism  engine                                      model
 =========  ==========================================  ==========================================
 
 :func:`engine_for` is how every layer above gets an engine. An engine that compiles its model (the ODE) is made once
-per process for each model and set of settings and then reused, since compiling costs 7-50x a run; settings are part
-of what identifies it, so asking for tighter tolerances gives another engine and never changes one in use. The
+per process for each model and set of settings and then reused, since compiling costs 7-50x a run (the
+``MAX_COMPILED`` most recently used are kept); settings are part of what identifies it, so asking for tighter
+tolerances gives another engine and never changes one in use. The
 attractor analyses of logical models (biodivine-aeon) are functions of :mod:`sim.engines.boolean`, not simulations.
 """
 from __future__ import annotations
@@ -49,6 +50,9 @@ def engine_for(model, formalism: str = "ode", **settings) -> Engine:
     if formalism not in FORMALISMS:
         raise UnknownNameError("formalism", formalism, FORMALISMS, "sim.engines.engine_for")
     cls = FORMALISMS[formalism]
+    for name in settings:
+        if name not in cls.defaults:
+            raise UnknownNameError(f"{formalism} engine setting", name, cls.defaults, "sim.engines.engine_for")
     settings = {**cls.defaults, **{k: v for k, v in settings.items() if v is not None}}  # None: the default
     if not cls.compiles:
         return cls(model, **settings)

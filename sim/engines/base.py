@@ -1,10 +1,13 @@
 """The engine contract: what every formalism's simulator offers the layers above it.
 
 An engine wraps one model of one formalism and runs it under many settings without rebuilding it (for the ODE the
-compile step costs 7-50x a simulation). Analyses, the assay protocol, sweeps and screens use an engine only through
-this interface, and get one only from :func:`sim.engines.engine_for`, the single place where a formalism is chosen
-and a compiled model reused. The shape follows pysb's ``simulator/base.py`` (a ``Simulator`` constructed once per
-model with its own settings, ``run`` returning a result keyed by the model's names), reduced to what cafev uses:
+compile step costs 7-50x a simulation). Every layer above gets one only from :func:`sim.engines.engine_for`, the
+single place where a formalism is chosen and a compiled model reused, and what they share is this interface. The ODE
+engine offers more, which the ODE assay protocol (:mod:`sim.protocol`) and the dose-response and sweep loops use:
+``simulate_array`` (the same run as a bare array, for thousands of short runs), ``species``, ``model`` and
+``cache`` (the protocol's steady states, valid for this compiled model). The shape follows pysb's
+``simulator/base.py`` (a ``Simulator`` constructed once per model with its own settings, ``run`` returning a result
+keyed by the model's names), reduced to what cafev uses:
 
 - ``run(values, end_time, points, selections, start)``: a table with a ``time`` column (h) and one column per
   selected name; ``values`` are the model's parameters for this run (ODE: parameters of the SBML model; MaBoSS:
@@ -59,9 +62,9 @@ class Tolerances:
 class Engine(ABC):
     """One model of one formalism, runnable under many settings (see the module docstring)."""
 
-    formalism: ClassVar[str]
-    compiles: ClassVar[bool]  # made once per model and settings, then reused (sim.engines.engine_for)
-    defaults: ClassVar[dict] = {}  # the settings an engine gets when they are not given
+    formalism: ClassVar[str]  # its name in sim.engines.FORMALISMS
+    compiles: ClassVar[bool] = False  # True: made once per model and settings, then reused (engine_for)
+    defaults: ClassVar[dict] = {}  # every setting the engine takes, with its default (engine_for checks names)
 
     @abstractmethod
     def check_selection(self, names: Sequence[str]) -> list[str]:

@@ -13,6 +13,7 @@ of Gillespie algorithm. BMC Syst Biol 6:116. Stoll G et al. (2017) MaBoSS 2.0. B
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
@@ -175,8 +176,14 @@ class MaBoSSEngine(Engine):
         if points < 2:
             raise InvalidValueError(f"The number of time 'points' must be >= 2. Got {points}.")
         selections = self.check_selection(selections or self.network.nodes)
-        result = simulate(self.network, dict(start or {}), self.rates(values), max_time=end_time,
-                          time_tick=end_time / (points - 1), samples=self.samples, seed=self.seed)
-        windows = result.trajectories[selections].iloc[:points - 1]
-        table = pd.concat([windows, result.final[selections].to_frame(float(end_time)).T])
+        # MaBoSS reads the tick with 12 decimals (_num); rounded down, it yields at least points - 1 whole windows
+        tick = math.floor(end_time / (points - 1) * 1e12) / 1e12
+        result = simulate(self.network, dict(start or {}), self.rates(values), max_time=end_time, time_tick=tick,
+                          samples=self.samples, seed=self.seed)
+        windows = result.trajectories[selections]
+        if len(windows) < points - 1:
+            raise SimulationError(f"MaBoSS returned {len(windows)} time windows of network '{self.network.name}' "
+                                  f"for {points - 1} asked ({end_time:g} h in ticks of {tick:g} h).")
+        table = pd.concat([windows.iloc[:points - 1], result.final[selections].to_frame(float(end_time)).T])
+        table.index = np.linspace(0.0, float(end_time), points)  # the windows' starts, exactly
         return table.rename_axis("time").reset_index()

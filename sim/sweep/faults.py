@@ -44,8 +44,9 @@ class RetryTighter:
 
     Returns the readouts with ``retried`` (bool) and ``first_failure`` (the first attempt's reason, or ``""``). A
     point that fails again raises the second error with ``retried = True`` set on it. ``evaluate`` is a dataclass
-    with a ``tolerances`` field (the evaluators of :mod:`sim.sweep.evaluate` and :mod:`sim.screen.evaluate`): the
-    retry runs a copy with ``tolerances.scaled(factor)``; any other callable is run once more as it is.
+    with a ``tolerances`` field (the ODE evaluators of :mod:`sim.sweep.evaluate` and :mod:`sim.screen.evaluate`): the
+    retry runs a copy with ``tolerances.scaled(factor)``. An evaluator without one (a MaBoSS point, a plain
+    function) is not retried: the first error is raised, ``retried = False``.
     """
 
     evaluate: Callable[[dict], dict]
@@ -55,15 +56,19 @@ class RetryTighter:
         try:
             return {**self.evaluate(inputs), "retried": False, "first_failure": ""}
         except SimulationError as first:
+            tighter = self.tighter()
+            if tighter is None:  # nothing to tighten (e.g. a MaBoSS point): the same run again would fail again
+                first.retried = False
+                raise
             try:
-                out = self.tighter()(inputs)
+                out = tighter(inputs)
             except SimulationError as second:
                 second.retried = True
                 raise
             return {**out, "retried": True, "first_failure": first.reason}
 
-    def tighter(self) -> Callable[[dict], dict]:
-        """The evaluator with its tolerances scaled by ``factor`` (itself when it has none)."""
+    def tighter(self) -> Callable[[dict], dict] | None:
+        """The evaluator with its tolerances scaled by ``factor``; None when it has no ``tolerances`` field."""
         if is_dataclass(self.evaluate) and any(f.name == "tolerances" for f in fields(self.evaluate)):
             return replace(self.evaluate, tolerances=self.evaluate.tolerances.scaled(self.factor))
-        return self.evaluate
+        return None

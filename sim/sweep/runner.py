@@ -17,7 +17,6 @@ again one point at a time. ``table.attrs["rerun_chunks"]`` counts the chunks tha
 from __future__ import annotations
 
 import importlib.util
-
 import multiprocessing
 import os
 import signal
@@ -296,8 +295,8 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     -------
     DataFrame
         One row per point, sorted by point id, with ``status`` (``ok``/``failed``), ``reason`` (one word, see
-        :func:`sim.sweep.faults.failure_reason`) and ``message``; ``attrs["rerun_chunks"]`` is the number of chunks run again after
-        a worker process died (0 when none did).
+        :func:`sim.sweep.faults.failure_reason`) and ``message``; ``attrs["rerun_chunks"]`` is the number of chunks
+        run again after a worker process died (0 when none did).
     """
     folder = Path(folder)
     if retry:
@@ -336,8 +335,9 @@ def run_sweep(evaluate: Callable[[dict], dict], points: pd.DataFrame, folder: st
     except KeyboardInterrupt:
         bar.close()
         kept = len(finished_points(folder))
-        raise Interrupted(f"Interrupted ({desc}): {kept} of {len(points)} points are finished and kept in {folder / PARTS}; "
-                          f"run the same command again with --resume (resume=True) to finish the rest.") from None
+        raise Interrupted(f"Interrupted ({desc}): {kept} of {len(points)} points are finished and kept in "
+                          f"{folder / PARTS}; run the same command again with --resume (resume=True) to finish the "
+                          f"rest.") from None
     except OSError as exc:  # a scheduler that cannot be reached
         if not scheduler:
             raise
