@@ -21,5 +21,4 @@ from sim.analyses.timecourse import simulate, plot_timecourse
 
 __version__ = "0.1.0"
 __all__ = ["CafevError", "load_catalogue", "Condition", "build_model", "BuiltModel", "engine_for", "OdeEngine",
-           "simulate",
-           "plot_timecourse", "__version__"]
+           "simulate", "plot_timecourse", "__version__"]
