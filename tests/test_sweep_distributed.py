@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SMALL_SWEEP_PARTS, SMALL_SWEEP_POINTS, cafev_run
 
 from sim.sweep.design import Factor, make_design
 from sim.sweep.evaluate import IC50Shift
 from sim.sweep.runner import PARTS, run_sweep
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _wait_for(path: Path, seconds: float = 60) -> None:
@@ -61,27 +61,28 @@ def test_distributed_run_gives_the_local_table(cluster, tmp_path):
     pd.testing.assert_frame_equal(remote, local)
 
 
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
-    spec = ROOT / "experiments" / "sweep_ev_dose_gw4869.toml"
-    base = [sys.executable, "-m", "sim.cli", "run", str(spec), "--quiet", "--workers", "1"]
+def test_resume_after_sigkill_equals_an_uninterrupted_run(small_sweep, small_sweep_table, tmp_path):
+    # one process (--workers 1): killed twice, each time once a new part is written, then resumed to the end; the
+    # table equals the uninterrupted run's (made with 2 workers: the worker count does not change a table)
+    base = cafev_run(small_sweep, tmp_path / "killed", "--workers", "1")
     env = {**os.environ, "MPLBACKEND": "Agg"}
     killed = tmp_path / "killed"
-    for _ in range(2):  # killed twice at different moments, then resumed to the end
-        proc = subprocess.Popen(base + ["-o", str(killed)] + (["--resume"] if (killed / PARTS).exists() else []),
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        start = len(list((killed / PARTS).glob("*.parquet"))) if (killed / PARTS).exists() else 0
+    parts = lambda: len(list((killed / PARTS).glob("chunk_*.parquet")))  # noqa: E731
+    for _ in range(2):
+        start = parts()
+        proc = subprocess.Popen(base + (["--resume"] if start else []), env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
         end = time.time() + 120
-        while time.time() < end and proc.poll() is None:
-            if (killed / PARTS).exists() and len(list((killed / PARTS).glob("*.parquet"))) > start:
-                break
-            time.sleep(0.05)
+        while parts() <= start:
+            assert proc.poll() is None and time.time() < end, "the run ended before a new part was written"
+            time.sleep(0.02)
+        assert parts() < SMALL_SWEEP_PARTS  # killed before the end
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     for part in (killed / PARTS).glob("chunk_*.parquet"):  # atomic writes: every visible part is complete
-        assert len(pd.read_parquet(part)) > 0
-    assert subprocess.run(base + ["-o", str(killed), "--resume"], env=env, capture_output=True).returncode == 0
-    whole = tmp_path / "whole"
-    assert subprocess.run(base + ["-o", str(whole)], env=env, capture_output=True).returncode == 0
-    resumed, clean = pd.read_parquet(killed / "sweep.parquet"), pd.read_parquet(whole / "sweep.parquet")
-    pd.testing.assert_frame_equal(resumed, clean)
-    assert resumed["point"].is_unique and len(resumed) == 30
+        assert len(pd.read_parquet(part)) == 2  # the small sweep's chunk_size
+    run = subprocess.run(base + ["--resume"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    resumed = pd.read_parquet(killed / "sweep.parquet")
+    pd.testing.assert_frame_equal(resumed, small_sweep_table)
+    assert resumed["point"].tolist() == list(range(SMALL_SWEEP_POINTS))  # none lost, none repeated
