@@ -46,7 +46,7 @@ def test_screen_design_and_gene_names():
         resolve_genes(["PTN"])
 
 
-def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path):
+def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path, capsys):
     from sim.experiment import run_experiment
     from sim.spec import parse_spec
 
@@ -64,7 +64,16 @@ def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path)
             parse_spec({**spec, "screen": {**spec["screen"], "genes": ["PTEN"], **screen}}, "s.toml")
     with pytest.raises(UnknownNameError, match="Did you mean 'PTEN'"):  # the Python API checks too
         OdeScreenPoint("pdac_gem", CONDITIONS, 0.05)({"perturbation": "PTN:KO", "condition": "control"})
-    assert not (tmp_path / "s").exists()
+    # and from the command line: exit 2 with the message, before any run, so nothing is written
+    from sim.cli import main
+
+    path = tmp_path / "s.toml"
+    path.write_text('[experiment]\nname = "s"\nscenario = "pdac_gem"\nanalysis = "screen"\n'
+                    '[screen]\ngenes = ["PTEN", "STAT33"]\ncondition = "CAF-EV"\nreference = "control"\n'
+                    '[[conditions]]\nname = "control"\n[[conditions]]\nname = "CAF-EV"\nev_mode = "coculture"\n')
+    assert main(["run", str(path), "-o", str(tmp_path / "s")]) == 2
+    assert "screen.genes: Unknown gene node 'STAT33'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [path]  # no output folder, no part
 
 
 def test_knocking_out_the_cargo_target_reproduces_the_cargo_direction():
