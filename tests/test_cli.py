@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sim
+from sim.budget import budget_columns
 from sim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,22 @@ def test_readme_main_job_quick(tmp_path, capsys):
     for png in ("dose_response.png", "ic50_shift.png", "reversal.png"):
         data = (tmp_path / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000, png
+    # the delivery budget is in every table (sim.budget): nothing delivered without EVs, something in co-culture,
+    # and no site represses its target beyond the ceiling (mirna_max_repression) or below 1
+    model = sim.build_model("pdac_gem")
+    columns = budget_columns(model)
+    assert {"delivered_miR_3173_5p", "loaded_miR_3173_5p", "repression_miR_3173_5p_ACSL4",
+            "ev_internalised_fraction"} <= set(columns)
+    for name in ("dose_response.csv", "fits.csv", "shifts.csv"):
+        assert set(columns) <= set(pd.read_csv(tmp_path / name).columns), name
+    assert shifts.loc["control", "delivered_miR_3173_5p"] == 0
+    coculture = [c for c in shifts.index if c.startswith("CAF-EV ")]  # every CAF co-culture, GW4869 included
+    assert len(coculture) == 20 and (shifts.loc[coculture, "delivered_miR_3173_5p"] > 0).all()
+    repression = shifts[[c for c in columns if c.startswith("repression_")]].to_numpy()  # miRNA sites only here
+    assert np.nanmax(repression) <= model.defaults["mirna_max_repression"] * (1 + 1e-6)
+    assert np.nanmin(repression) >= 1.0
+    assert set(columns) <= set(meta["delivery_budget"]["control"])
+    assert any("Chevillet" in line for line in meta["delivery_notes"])
 
 
 def test_timecourse_job_quick(tmp_path, capsys):
@@ -51,6 +69,8 @@ def test_timecourse_job_quick(tmp_path, capsys):
     assert table["condition"].nunique() == 5 and len(table) == 5 * (13 + 5) and table["time_h"].min() == -48
     summary = pd.read_csv(tmp_path / "summary.csv").set_index("condition")
     assert summary.loc["no EV", "delivered_miR_3173_5p"] == 0 < summary.loc["CAF-EV (co-culture)", "delivered_miR_3173_5p"]
+    assert set(budget_columns(sim.build_model("pdac_gem"))) <= set(summary.columns)  # the delivery budget
+    assert summary.loc["EV addition 50 ug/mL", "delivered_miR_3173_5p"] > 0
     assert (tmp_path / "timecourse.png").read_bytes()[:4] == b"\x89PNG"
 
 

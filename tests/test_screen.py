@@ -197,6 +197,16 @@ def test_every_screen_experiment_runs_quick_and_resumes(spec, tmp_path):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     agreement = pd.read_csv(tmp_path / "agreement.csv")
     assert set(agreement["ode_direction"]) <= {"resistance", "sensitisation", "none", "undetermined"}
+    if spec == "screen_caf_side.toml":  # each perturbation in each condition carries its delivery budget
+        from sim.budget import budget_columns
+
+        screen = pd.read_csv(tmp_path / "screen.csv")
+        assert set(budget_columns(sim.build_model("pdac_gem"))) <= set(screen.columns)
+        wt = screen[screen["perturbation"] == "WT"].set_index("condition")
+        assert wt.loc["CAF co-culture 3:1", "delivered_miR_3173_5p"] > 0 == wt.loc["control", "delivered_miR_3173_5p"]
+        both = screen[(screen["perturbation"] == "RAB27A:KO & RAB27B:KO")
+                      & (screen["condition"] == "CAF co-culture 3:1")]
+        assert len(both) and (both["delivered_miR_3173_5p"] == 0).all()  # no release without RAB27A/B
     assert main(["run", str(path), "--quick", "--quiet", "--resume", "-o", str(tmp_path)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ranking.csv"), ranking)
 

@@ -98,6 +98,11 @@ def test_every_sweep_experiment_runs_quick(spec, tmp_path):
     assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "metadata.json").exists()
     if "sobol" in spec:
         assert len(pd.read_csv(tmp_path / "indices.csv")) == 10
+    if "copies" in spec:  # each point carries its delivery budget (sim.budget), and miR-20a is delivered at each
+        from sim.budget import budget_columns
+
+        assert set(budget_columns(sim.build_model("nsclc_ddp"))) <= set(table.columns)
+        assert (table["delivered_miR_20a"] > 0).all()
     # the same command again refuses to overwrite, and --resume finishes instantly with the same table
     assert main(["run", str(path), "--quick", "--quiet", "-o", str(tmp_path)]) == 2
     assert main(["run", str(path), "--quick", "--quiet", "--resume", "-o", str(tmp_path)]) == 0
