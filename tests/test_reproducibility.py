@@ -30,10 +30,12 @@ def _metadata(folder: Path) -> dict:
 
 def _lhs_spec(tmp_path: Path, design: str) -> Path:
     text = (EXPERIMENTS / "sweep_copies_per_ev.toml").read_text()
+    factor = '{ name = "miR_20a_per_EV", low = 0.001, high = 1000.0, scale = "log", points = 13 }'
+    assert factor in text  # a second factor is added after it: a sampled design of two inputs
     text = text.replace('design = "grid"', f'design = "{design}"\nn = 8').replace(
-        "points = 9 }", "points = 9 },\n  { name = \"k_escape\", low = 0.02, high = 0.1, scale = \"log\" }")
+        factor, factor + ',\n  { name = "k_escape", low = 0.02, high = 0.1, scale = "log" }')
     path = tmp_path / f"sweep_{design}.toml"
-    path.write_text(text.replace("factors = [{", "factors = [\n  {"))
+    path.write_text(text)
     return path
 
 
