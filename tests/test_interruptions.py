@@ -1,7 +1,8 @@
 """Nothing is lost on interruption (issue #7) and nothing outlives a killed run (issue #13): Ctrl-C leaves a
 consistent, resumable folder and says how to resume; SIGKILL of `cafev run --workers 2` at start-up, while its pool
 starts and between parts leaves no process of the run alive after a few seconds; killed twice between parts and then
-resumed, the table equals an uninterrupted run's row for row.
+resumed (with 2 worker processes, and with the points run in the sweep's own process), the table equals an
+uninterrupted run's row for row.
 
 Every kill first waits for the stage it means to interrupt, read from outside the run: the run is started in its own
 session, so its processes (the sweep, its workers and anything they start) are the processes of that session
@@ -43,9 +44,16 @@ def _session(sid: int) -> list[int]:
     return pids
 
 
-def _start(spec: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen(cafev_run(spec, out, "--workers", "2", *extra), env=ENV, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def _as_in_a_terminal() -> None:
+    """Ctrl-C at its default, as in a terminal: a run started from a background job or a CI runner inherits SIGINT
+    ignored, and Python then never raises KeyboardInterrupt (the run would finish and exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _start(spec: Path, out: Path, *extra: str, workers: int = 2) -> subprocess.Popen:
+    return subprocess.Popen(cafev_run(spec, out, "--workers", str(workers), *extra), env=ENV, start_new_session=True,
+                            preexec_fn=_as_in_a_terminal, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
 
 
 def _wait(proc: subprocess.Popen, stage: str, reached, timeout: float = 120.0) -> None:
@@ -107,7 +115,7 @@ def test_sigkill_while_the_pool_starts_leaves_no_process(small_sweep, tmp_path):
 def test_sigkill_between_parts_leaves_no_process_and_resume_equals_an_uninterrupted_run(small_sweep,
                                                                                         small_sweep_table, tmp_path):
     out = tmp_path / "killed"
-    for kill in range(2):  # killed twice while the workers run, each time once a new part has been written
+    for _ in range(2):  # killed twice while the workers run, each time once a new part has been written
         before = _parts(out)
         proc = _start(small_sweep, out, *(["--resume"] if before else []))
         _wait(proc, "a new part", lambda: _parts(out) > before)
@@ -141,3 +149,22 @@ def test_ctrl_c_leaves_a_resumable_folder_and_prints_how_to_resume(small_sweep, 
                          text=True)
     assert run.returncode == 0, run.stderr
     pd.testing.assert_frame_equal(pd.read_parquet(out / "sweep.parquet"), small_sweep_table)
+
+
+def test_resume_after_sigkill_of_a_one_process_run_equals_an_uninterrupted_run(small_sweep, small_sweep_table,
+                                                                               tmp_path):
+    # --workers 1 runs the points in the sweep's own process: killed twice, each time once a new part is written,
+    # then resumed; the table equals the uninterrupted run's (made with 2 workers: the count does not change a table)
+    out = tmp_path / "killed"
+    for _ in range(2):
+        before = _parts(out)
+        proc = _start(small_sweep, out, *(["--resume"] if before else []), workers=1)
+        _wait(proc, "a new part", lambda: _parts(out) > before)
+        assert _parts(out) < SMALL_SWEEP_PARTS, "the run was not killed before its end"
+        _kill_and_check_nothing_survives(proc, out)
+    run = subprocess.run(cafev_run(small_sweep, out, "--workers", "1", "--resume"), env=ENV, capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stderr
+    resumed = pd.read_parquet(out / "sweep.parquet")
+    pd.testing.assert_frame_equal(resumed, small_sweep_table)
+    assert resumed["point"].tolist() == list(range(SMALL_SWEEP_POINTS))  # none lost, none repeated

@@ -1,7 +1,7 @@
-"""Sweeps on a real Dask scheduler with two worker processes on loopback, and resume after SIGKILL (issue #5)."""
+"""Sweeps on a real Dask scheduler with two worker processes on loopback (issue #5); resume after SIGKILL of a run
+with one process is in tests/test_interruptions.py."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SMALL_SWEEP_PARTS, SMALL_SWEEP_POINTS, cafev_run
 
 from sim.sweep.design import Factor, make_design
 from sim.sweep.evaluate import IC50Shift
-from sim.sweep.runner import PARTS, run_sweep
+from sim.sweep.runner import run_sweep
 
 BIN = Path(sys.executable).parent
 
@@ -59,30 +58,3 @@ def test_distributed_run_gives_the_local_table(cluster, tmp_path):
     remote = run_sweep(evaluate, points, tmp_path / "remote", chunk_size=2, scheduler=cluster)
     local = run_sweep(evaluate, points, tmp_path / "local", chunk_size=2, workers=1)
     pd.testing.assert_frame_equal(remote, local)
-
-
-def test_resume_after_sigkill_equals_an_uninterrupted_run(small_sweep, small_sweep_table, tmp_path):
-    # one process (--workers 1): killed twice, each time once a new part is written, then resumed to the end; the
-    # table equals the uninterrupted run's (made with 2 workers: the worker count does not change a table)
-    base = cafev_run(small_sweep, tmp_path / "killed", "--workers", "1")
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    killed = tmp_path / "killed"
-    parts = lambda: len(list((killed / PARTS).glob("chunk_*.parquet")))  # noqa: E731
-    for _ in range(2):
-        start = parts()
-        proc = subprocess.Popen(base + (["--resume"] if start else []), env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        end = time.time() + 120
-        while parts() <= start:
-            assert proc.poll() is None and time.time() < end, "the run ended before a new part was written"
-            time.sleep(0.02)
-        assert parts() < SMALL_SWEEP_PARTS  # killed before the end
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    for part in (killed / PARTS).glob("chunk_*.parquet"):  # atomic writes: every visible part is complete
-        assert len(pd.read_parquet(part)) == 2  # the small sweep's chunk_size
-    run = subprocess.run(base + ["--resume"], env=env, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    resumed = pd.read_parquet(killed / "sweep.parquet")
-    pd.testing.assert_frame_equal(resumed, small_sweep_table)
-    assert resumed["point"].tolist() == list(range(SMALL_SWEEP_POINTS))  # none lost, none repeated
