@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SMALL_SWEEP_PARTS, SMALL_SWEEP_POINTS, cafev_run
+from conftest import SMALL_SWEEP_PARTS, SMALL_SWEEP_POINTS, cafev_in_process, cafev_run
 
 from sim.sweep.runner import PARTS
+
+pytestmark = pytest.mark.slow  # each test runs cafev in subprocesses (2 to 3 runs)
 
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
 POLL = 0.01  # s between looks at the run
@@ -123,9 +125,7 @@ def test_sigkill_between_parts_leaves_no_process_and_resume_equals_an_uninterrup
         assert workers >= 1 and _parts(out) < SMALL_SWEEP_PARTS, "the workers were not running: this is not mid-run"
         _kill_and_check_nothing_survives(proc, out)
     assert 0 < _parts(out) < SMALL_SWEEP_PARTS
-    run = subprocess.run(cafev_run(small_sweep, out, "--workers", "2", "--resume"), env=ENV, capture_output=True,
-                         text=True)
-    assert run.returncode == 0, run.stderr
+    cafev_in_process(small_sweep, out, "--resume")  # the rest, here: what the killed runs left is resumable
     resumed = pd.read_parquet(out / "sweep.parquet")
     pd.testing.assert_frame_equal(resumed, small_sweep_table)
     assert resumed["point"].tolist() == list(range(SMALL_SWEEP_POINTS))  # none lost, none repeated
@@ -145,16 +145,14 @@ def test_ctrl_c_leaves_a_resumable_folder_and_prints_how_to_resume(small_sweep, 
     assert f"{len(kept)} of {SMALL_SWEEP_POINTS} points are finished" in err  # the message counts what was kept
     assert not list(out.rglob("*.tmp*"))  # no half-written file left behind
     assert _left_after(proc.pid) == []  # Ctrl-C ends the workers too
-    run = subprocess.run(cafev_run(small_sweep, out, "--workers", "2", "--resume"), env=ENV, capture_output=True,
-                         text=True)
-    assert run.returncode == 0, run.stderr
+    cafev_in_process(small_sweep, out, "--resume")
     pd.testing.assert_frame_equal(pd.read_parquet(out / "sweep.parquet"), small_sweep_table)
 
 
 def test_resume_after_sigkill_of_a_one_process_run_equals_an_uninterrupted_run(small_sweep, small_sweep_table,
                                                                                tmp_path):
     # --workers 1 runs the points in the sweep's own process: killed twice, each time once a new part is written,
-    # then resumed; the table equals the uninterrupted run's (made with 2 workers: the count does not change a table)
+    # then resumed; the table equals the uninterrupted run's
     out = tmp_path / "killed"
     for _ in range(2):
         before = _parts(out)
@@ -162,9 +160,7 @@ def test_resume_after_sigkill_of_a_one_process_run_equals_an_uninterrupted_run(s
         _wait(proc, "a new part", lambda: _parts(out) > before)
         assert _parts(out) < SMALL_SWEEP_PARTS, "the run was not killed before its end"
         _kill_and_check_nothing_survives(proc, out)
-    run = subprocess.run(cafev_run(small_sweep, out, "--workers", "1", "--resume"), env=ENV, capture_output=True,
-                         text=True)
-    assert run.returncode == 0, run.stderr
+    cafev_in_process(small_sweep, out, "--resume")
     resumed = pd.read_parquet(out / "sweep.parquet")
     pd.testing.assert_frame_equal(resumed, small_sweep_table)
     assert resumed["point"].tolist() == list(range(SMALL_SWEEP_POINTS))  # none lost, none repeated
