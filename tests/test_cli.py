@@ -16,6 +16,7 @@ from sim.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_readme_main_job_quick(tmp_path, capsys):
     readme = (ROOT / "README.md").read_text()
     spec = "experiments/gw4869_reversal.toml"
@@ -60,6 +61,7 @@ def test_readme_main_job_quick(tmp_path, capsys):
     assert any("Chevillet" in line for line in meta["delivery_notes"])
 
 
+@pytest.mark.slow
 def test_timecourse_job_quick(tmp_path, capsys):
     spec = "experiments/pdac_gem_timecourse.toml"
     assert main(["run", str(ROOT / spec), "--quick", "-o", str(tmp_path)]) == 0
@@ -74,6 +76,7 @@ def test_timecourse_job_quick(tmp_path, capsys):
     assert (tmp_path / "timecourse.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "experiments").glob("*_dose_response.toml"))
                          + ["gw4869_coculture_vs_addition.toml"])
 def test_every_dose_response_experiment_runs_quick(spec, tmp_path):
@@ -153,6 +156,7 @@ def test_errors_exit_2_with_message(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # nothing written for a bad spec
 
 
+@pytest.mark.slow
 def test_the_installed_console_script_runs(tmp_path):
     # the `cafev` command that `pip install` writes next to the interpreter (pyproject [project.scripts]), run as a
     # user runs it, from another directory

@@ -42,6 +42,7 @@ def _washout(model, condition, hours=72.0, clear_endosome=True, selections=()):
     return course, engine.rr["division_rate"], state
 
 
+@pytest.mark.slow
 def test_delivered_copies_and_endosomal_evs_dilute_at_the_division_rate(pdac_model):
     course, mu, state = _washout(pdac_model, sim.Condition(name="ev", **ADD),
                                  selections=["miR_3173_5p_delivered"])
@@ -71,6 +72,7 @@ def test_without_division_delivered_copies_stay(pdac_model):
     np.testing.assert_allclose(course["miR_3173_5p_delivered"], state["miR_3173_5p_delivered"], rtol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", sorted(load_catalogue().scenarios))
 def test_one_uptake_law_internalises_the_stated_fraction_at_each_presets_dose(scenario):
     # DESIGN 2.7 (Heusermann 2016): ~5% of a 50 ug/mL dose internalised in 24 h by 5e4 cells/mL; the law's closed

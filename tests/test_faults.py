@@ -91,6 +91,7 @@ def test_retry_wrapper_only_retries_simulation_errors():
         RetryTighter(bad_input)({"x": 1.0})
 
 
+@pytest.mark.slow
 def test_sweep_experiment_summary_counts_failures_by_reason(tmp_path):
     from sim.experiment import run_experiment
     from sim.spec import parse_spec

@@ -8,6 +8,8 @@ import pytest
 
 from sim.cli import main
 
+pytestmark = pytest.mark.slow  # every test runs an experiment twice
+
 ROOT = Path(__file__).resolve().parents[1]
 EXPERIMENTS = ROOT / "experiments"
 

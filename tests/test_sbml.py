@@ -23,6 +23,7 @@ def test_cargo_rows_become_terms_not_copied_code(pdac_model):
     assert len(pdac_model.model_hash) == 64
 
 
+@pytest.mark.slow
 def test_the_exported_sbml_in_tellurium_gives_cafev_s_time_course(pdac_model, tmp_path):
     # `cafev export-sbml` writes the model with every assignment rule; the engine integrates a faster SBML whose rules
     # of parameters alone are frozen into constants per run (sim.engines.frozen). Run the export in tellurium through

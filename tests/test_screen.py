@@ -182,6 +182,7 @@ def test_ranking_flags_perturbations_that_kill_without_the_drug(tmp_path):
     assert ranking.loc["SMPD3:KO", "ic50_fold_vs_wt_reference"] == pytest.approx(1.0, abs=1e-6)  # no CAFs: no effect
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["screen_pdac_gem_single.toml", "screen_pdac_gem_pairwise.toml",
                                   "screen_caf_side.toml"])
 def test_every_screen_experiment_runs_quick_and_resumes(spec, tmp_path):
@@ -266,6 +267,7 @@ def test_screen_spec_rejects_what_would_only_fail_after_the_run():
             parse_spec({**spec, **change}, "s.toml")
 
 
+@pytest.mark.slow
 def test_screen_viability_dose_defaults_to_the_conditions_drug(tmp_path):
     from sim.experiment import run_experiment
     from sim.spec import parse_spec

@@ -61,6 +61,7 @@ def test_a_failed_point_is_recorded_and_resume_repeats_nothing(tmp_path):
     assert resumed["point"].tolist() == list(range(6))
 
 
+@pytest.mark.slow
 def test_grid_sweep_equals_point_by_point_dose_responses(tmp_path):
     evaluate = IC50Shift("pdac_gem", {"name": "CAF-EV", "ev_mode": "coculture"}, {"name": "control"}, n_doses=6)
     evaluate.check(["caf_ratio", "GW4869"])
@@ -83,6 +84,7 @@ def test_grid_sweep_equals_point_by_point_dose_responses(tmp_path):
     assert shifts[(3.0, 0.0)] > shifts[(1.0, 0.0)] > shifts[(1.0, 20.0)] > 1.0  # more CAFs up, GW4869 down
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["sweep_ev_dose_gw4869.toml", "sweep_copies_per_ev.toml", "sweep_sobol_pdac.toml"])
 def test_every_sweep_experiment_runs_quick(spec, tmp_path):
     from pathlib import Path
@@ -192,6 +194,7 @@ def test_species_max_and_at_time_readouts_equal_the_protocol_course(tmp_path):
         AssayReadout("pdac_gem", cond, "species", "CASP3a", statistic="at")
 
 
+@pytest.mark.slow
 def test_factor_units_are_checked_against_the_tables_before_any_run(tmp_path):
     from sim.errors import SpecError
     from sim.experiment import run_experiment

@@ -14,6 +14,8 @@ from sim.sweep.design import Factor, make_design
 from sim.sweep.evaluate import IC50Shift
 from sim.sweep.runner import run_sweep
 
+pytestmark = pytest.mark.slow  # a Dask scheduler and two workers as subprocesses
+
 BIN = Path(sys.executable).parent
 
 
