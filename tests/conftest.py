@@ -56,7 +56,8 @@ BESIDE = {"test_compare_and_boolean_experiment_from_the_command_line"}
 def pytest_collection_modifyitems(config, items):
     for item in items:
         name = item.path.name
-        group = item.originalname if item.originalname in BESIDE else "every_preset" if name in EVERY_PRESET else name
+        test = getattr(item, "originalname", item.name)
+        group = test if test in BESIDE else "every_preset" if name in EVERY_PRESET else name
         item.add_marker(pytest.mark.xdist_group(group))
 
 
