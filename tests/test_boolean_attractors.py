@@ -81,6 +81,7 @@ def test_synchronous_engine_matches_pyboolnet_note_on_faure():
     assert table.loc[1, "kind"] == "cyclic" and table.loc[1, "size"] == 7
 
 
+@pytest.mark.slow
 def test_calzone_fixed_points_confirmed_by_maboss():
     from sim.engines.maboss import simulate
 

@@ -50,6 +50,7 @@ def test_drug_free_start_and_attractors():
     assert list(control["outcome"]) == ["death"] and list(caf["outcome"]) == ["survival"]
 
 
+@pytest.mark.slow
 def test_maboss_death_probability_is_graded_and_reproducible():
     net = cafev_network()
     ref = death_probability(net, "pdac_gem", C(name="c"), samples=2000, seed=3)
@@ -72,6 +73,7 @@ def agreement(scenario):
     return RESULTS[scenario]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", PRESETS)
 def test_ode_and_boolean_agree_on_the_headline_and_explain_the_rest(scenario):
     t = agreement(scenario).set_index("question")
@@ -84,6 +86,7 @@ def test_ode_and_boolean_agree_on_the_headline_and_explain_the_rest(scenario):
     assert (t.loc[~t["agree"], "explanation"].str.len() > 20).all()  # no disagreement without a reason
 
 
+@pytest.mark.slow
 def test_overall_agreement_and_known_disagreements():
     table = pd.concat([agreement(s) for s in PRESETS])
     assert table["agree"].mean() > 0.7
@@ -98,6 +101,7 @@ def test_overall_agreement_and_known_disagreements():
     assert found == known  # a new disagreement must be looked at and explained, not hidden
 
 
+@pytest.mark.slow
 def test_compare_and_boolean_experiment_from_the_command_line(tmp_path, capsys):
     from pathlib import Path
 
@@ -116,6 +120,7 @@ def test_compare_and_boolean_experiment_from_the_command_line(tmp_path, capsys):
     assert (out / "probabilities.png").read_bytes()[:4] == b"\x89PNG" and (out / "metadata.json").exists()
 
 
+@pytest.mark.slow
 def test_boolean_dose_response_uses_the_assay_time():
     from sim.boolean_assay import boolean_dose_response
 

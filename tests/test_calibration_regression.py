@@ -28,17 +28,20 @@ def pdac():
     return sim.build_model("pdac_gem")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("drug", sorted(CAT.drugs))
 def test_calibrated_potency_puts_the_no_ev_ic50_at_the_reference(pdac, drug):
     assert model_ic50(pdac, drug) == pytest.approx(CAT.drugs[drug]["ic50_ref_uM"], rel=5e-3)
 
 
+@pytest.mark.slow
 def test_reference_levels_are_the_untreated_cells_own(pdac):
     cells = AssayProtocol(OdeEngine(pdac)).steady_cells(Condition(name="rest").values(pdac))
     assert cells["pAKT"] == pytest.approx(pdac.defaults["pakt_ref"], rel=1e-3)
     assert cells["pSTAT3"] == pytest.approx(pdac.defaults["pstat3_ref"], rel=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", sorted(CAT.scenarios))
 def test_enriched_regime_reproduces_its_calibrated_fold(scenario):
     model = sim.build_model(scenario)

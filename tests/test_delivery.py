@@ -1,18 +1,19 @@
 """EV delivery as mechanism (issue #12, items 2-4 and 6): dilution by division, one uptake law, CAF-side chemo loading,
-and the delivery budget in every result.
+and the delivery budget. That the budget is in every result is checked on each analysis's quick run of a shipped
+experiment, which the suite makes once: tests/test_cli.py (dose-response main job, time course), tests/test_sweep.py
+(sweep_copies_per_ev) and tests/test_screen.py (screen_caf_side).
 
 Closed forms: after an EV wash-out, with the cell count held (constant division rate mu = k_growth (1 - N/K)),
 copies already delivered dilute as exp(-mu t), endosomal EVs leave at k_escape + k_lysosome + mu, and an EV miRNA's
 Ago-loaded copies (no endogenous copies, no targets) decay at k_mirna_deg + mu once its unloaded strands are gone.
 """
-import json
 import math
 
 import numpy as np
 import pytest
 
 import sim
-from sim.budget import budget_columns, copies_note, delivery_budget
+from sim.budget import copies_note, delivery_budget
 from sim.calibrate import model_ic50
 from sim.catalogue import load_catalogue
 from sim.engines import engine_for
@@ -42,6 +43,7 @@ def _washout(model, condition, hours=72.0, clear_endosome=True, selections=()):
     return course, engine.rr["division_rate"], state
 
 
+@pytest.mark.slow
 def test_delivered_copies_and_endosomal_evs_dilute_at_the_division_rate(pdac_model):
     course, mu, state = _washout(pdac_model, sim.Condition(name="ev", **ADD),
                                  selections=["miR_3173_5p_delivered"])
@@ -71,6 +73,7 @@ def test_without_division_delivered_copies_stay(pdac_model):
     np.testing.assert_allclose(course["miR_3173_5p_delivered"], state["miR_3173_5p_delivered"], rtol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", sorted(load_catalogue().scenarios))
 def test_one_uptake_law_internalises_the_stated_fraction_at_each_presets_dose(scenario):
     # DESIGN 2.7 (Heusermann 2016): ~5% of a 50 ug/mL dose internalised in 24 h by 5e4 cells/mL; the law's closed
@@ -119,48 +122,6 @@ def test_chemo_induced_loading_changes_the_gastric_ddp_coculture_shift():
                              parameters={"caf_loading_ec50": 1e4}, **cc) / base
     off = model_ic50(model, "DDP", pretreatment_h=48, delivery="enriched", chemo_loading=False, **cc) / base
     assert insensitive == pytest.approx(off, rel=2e-3)
-
-
-def test_budget_columns_are_in_every_result(tmp_path):
-    from sim.experiment import run_experiment
-
-    result = run_experiment("experiments/gw4869_reversal.toml", tmp_path / "main", quick=True)
-    folder = result.folder
-    import pandas as pd
-
-    model = sim.build_model("pdac_gem")
-    columns = budget_columns(model)
-    assert {"delivered_miR_3173_5p", "loaded_miR_3173_5p", "repression_miR_3173_5p_ACSL4",
-            "ev_internalised_fraction"} <= set(columns)
-    for name in ("dose_response.csv", "fits.csv", "shifts.csv"):
-        table = pd.read_csv(folder / name)
-        assert set(columns) <= set(table.columns), name
-    shifts = pd.read_csv(folder / "shifts.csv").set_index("condition")
-    assert shifts.loc["control", "delivered_miR_3173_5p"] == 0
-    coculture = [c for c in shifts.index if c.startswith("CAF-EV high")]
-    assert all(shifts.loc[c, "delivered_miR_3173_5p"] > 0 for c in coculture)
-    ceiling = model.defaults["mirna_max_repression"]
-    repression = shifts[[c for c in columns if c.startswith("repression_")]].to_numpy()  # miRNA sites only here
-    assert np.nanmax(repression) <= ceiling * (1 + 1e-6) and np.nanmin(repression) >= 1.0
-    meta = json.loads((folder / "metadata.json").read_text())
-    assert set(columns) <= set(meta["delivery_budget"]["control"])
-    assert any("Chevillet" in line for line in meta["delivery_notes"])
-    assert "Chevillet" in result.summary.attrs["footer"]
-    # sweeps (a point through the assay protocol), screens (each perturbation in each condition), time courses
-    nsclc = budget_columns(sim.build_model("nsclc_ddp"))
-    run_experiment("experiments/sweep_copies_per_ev.toml", tmp_path / "sweep", quick=True, workers=1, quiet=True)
-    sweep = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
-    assert set(nsclc) <= set(sweep.columns) and (sweep["delivered_miR_20a"] > 0).all()
-    run_experiment("experiments/screen_caf_side.toml", tmp_path / "screen", quick=True, workers=1, quiet=True)
-    screen = pd.read_csv(tmp_path / "screen" / "screen.csv")
-    assert set(columns) <= set(screen.columns)
-    wt = screen[screen["perturbation"] == "WT"].set_index("condition")
-    assert wt.loc["CAF co-culture 3:1", "delivered_miR_3173_5p"] > 0 == wt.loc["control", "delivered_miR_3173_5p"]
-    both = screen[(screen["perturbation"] == "RAB27A:KO & RAB27B:KO") & (screen["condition"] == "CAF co-culture 3:1")]
-    assert (both["delivered_miR_3173_5p"] == 0).all()  # no release without RAB27A/B: nothing delivered
-    run_experiment("experiments/pdac_gem_timecourse.toml", tmp_path / "tc", quick=True)
-    summary = pd.read_csv(tmp_path / "tc" / "summary.csv").set_index("condition")
-    assert set(columns) <= set(summary.columns) and summary.loc["EV addition 50 ug/mL", "delivered_miR_3173_5p"] > 0
 
 
 def test_copies_above_chevillets_average_are_named_with_their_factor(pdac_model):

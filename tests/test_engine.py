@@ -36,6 +36,7 @@ def test_condition_assay_time(pdac_model):
     assert table.groupby("condition")["time_h"].max().to_dict() == {"48 h": 48.0, "72 h": 72.0}
 
 
+@pytest.mark.slow
 def test_the_fast_model_equals_the_exported_one(pdac_model):
     # rules of parameters alone are computed once per run (sim.engines.frozen); the exported SBML keeps them as rules.
     # Same values, same start, same tolerances: the same trajectory, also after doses change between runs.

@@ -107,6 +107,7 @@ def test_an_evaluator_without_tolerances_is_not_retried():
     assert calls == [1] and err.value.retried is False
 
 
+@pytest.mark.slow
 def test_sweep_experiment_summary_counts_failures_by_reason(tmp_path):
     from sim.experiment import run_experiment
     from sim.spec import parse_spec

@@ -136,6 +136,7 @@ def check_parse_spec(data):
     assert _json_equal(again.model_dump(mode="json"), dumped)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=600)
 @given(mutated_specs(PY_KEYS, PY_VALUES))
 def test_parse_spec_on_mutated_specs_returns_a_spec_or_a_spec_error(data):
@@ -148,6 +149,7 @@ def _nested(value, depth: int):
     return value
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=300)
 @given(PY_VALUES | st.dictionaries(PY_KEYS, PY_VALUES, max_size=6))
 def test_parse_spec_on_arbitrary_values_returns_a_spec_or_a_spec_error(data):
@@ -225,6 +227,7 @@ def _load(tmp_path, content: bytes):
     return spec
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=300)
 @given(text=st.text(max_size=200) | toml_texts(),
        encoding=st.sampled_from(["utf-8", "utf-8", "utf-8", "utf-16", "latin-1", "surrogatepass"]))
@@ -239,6 +242,7 @@ def test_load_spec_on_arbitrary_text_returns_a_spec_or_a_spec_error(tmp_path, te
     _load(tmp_path, content)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=150)
 @given(content=st.binary(max_size=300))
 @example(content=b"\xff\xfe[experiment]\n")
@@ -289,6 +293,7 @@ def check_bnet(text: str):
 
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=600)
 @given(st.lists(BNET_TOKENS, max_size=60).map("".join) | bnet_texts() | st.text(max_size=100))
 @example("A, " + "(" * 5000)
@@ -300,6 +305,7 @@ def test_parse_bnet_on_arbitrary_text_returns_a_network_or_a_rule_syntax_error(t
     check_bnet(text)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=100)
 @given(content=st.binary(max_size=200))
 @example(content=b"A, A\nB, \xff\n")
@@ -376,6 +382,7 @@ def test_a_bnet_file_that_is_not_utf8_is_a_rule_syntax_error_naming_the_file(tmp
         load_bnet(path)
 
 
+@pytest.mark.slow
 def test_a_long_rule_is_tokenised_in_linear_time():
     # the tokeniser copied the rest of the rule at every token (quadratic: 100,000 terms took 3 s, 1,000,000 would
     # take minutes); now one pass

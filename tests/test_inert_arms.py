@@ -13,6 +13,8 @@ import sim
 from sim.calibrate import model_ic50
 from sim.catalogue import load_catalogue
 
+pytestmark = pytest.mark.slow  # two models (with and without the row) and four root-found IC50s per cargo row
+
 CAT = load_catalogue()
 MIN_CHANGE = 0.01
 ADD = {"ev_mode": "addition", "ev_dose_ug": 50.0}

@@ -32,6 +32,7 @@ def one_site():
     return model, OdeEngine(model, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ceiling", [1.2, 1.5, 2.0])
 def test_a_saturating_mirna_lowers_its_target_to_the_ceiling_and_no_further(one_site, ceiling):
     model, engine = one_site
@@ -44,6 +45,7 @@ def test_a_saturating_mirna_lowers_its_target_to_the_ceiling_and_no_further(one_
     assert tenfold == pytest.approx(protein, rel=1e-5)  # ten times more miRNA: no further repression
 
 
+@pytest.mark.slow
 def test_two_independent_sites_multiply():
     model = sim.build_model(None, cellular=["miR-20a>PTEN", "miR-92a>PTEN"], modules=(), genes=["PTEN"],
                             name="two_sites")
@@ -72,6 +74,7 @@ def test_the_ago_pool_bounds_loading_and_delivered_mirna_displaces_endogenous(pd
     assert course["mirnome_RISC"].min() < 0.8 * loaded_before  # endogenous miRNAs are displaced
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(load_catalogue().scenarios))
 def test_no_ev_cargo_target_falls_below_the_ceiling_of_its_no_ev_level(scenario):
     """Issue #12: in every preset, up to 200 ug/mL of EVs for 120 h, in both delivery regimes and at 100x the

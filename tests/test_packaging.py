@@ -5,6 +5,8 @@ import fnmatch
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -23,6 +25,7 @@ def test_every_model_file_travels_in_the_wheel():
     assert found <= set(setuptools["packages"]), found - set(setuptools["packages"])
 
 
+@pytest.mark.slow
 def test_the_package_finds_its_models_from_any_directory(tmp_path, monkeypatch):
     import subprocess
     import sys

@@ -20,6 +20,8 @@ import sim
 from sim.curves import fit_curves, run_dose_response
 from sim.analyses.dose_response import default_references, intervention_alone, shift_table
 
+pytestmark = pytest.mark.slow  # dose-response fits of every preset under many conditions
+
 C = sim.Condition
 ADD = {"ev_mode": "addition", "ev_dose_ug": 50}
 CC = {"ev_mode": "coculture", "caf_ratio": 3.0}

@@ -46,7 +46,7 @@ def test_screen_design_and_gene_names():
         resolve_genes(["PTN"])
 
 
-def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path):
+def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path, capsys):
     from sim.experiment import run_experiment
     from sim.spec import parse_spec
 
@@ -64,7 +64,16 @@ def test_a_knockout_of_a_node_that_does_not_exist_fails_before_any_run(tmp_path)
             parse_spec({**spec, "screen": {**spec["screen"], "genes": ["PTEN"], **screen}}, "s.toml")
     with pytest.raises(UnknownNameError, match="Did you mean 'PTEN'"):  # the Python API checks too
         OdeScreenPoint("pdac_gem", CONDITIONS, 0.05)({"perturbation": "PTN:KO", "condition": "control"})
-    assert not (tmp_path / "s").exists()
+    # and from the command line: exit 2 with the message, before any run, so nothing is written
+    from sim.cli import main
+
+    path = tmp_path / "s.toml"
+    path.write_text('[experiment]\nname = "s"\nscenario = "pdac_gem"\nanalysis = "screen"\n'
+                    '[screen]\ngenes = ["PTEN", "STAT33"]\ncondition = "CAF-EV"\nreference = "control"\n'
+                    '[[conditions]]\nname = "control"\n[[conditions]]\nname = "CAF-EV"\nev_mode = "coculture"\n')
+    assert main(["run", str(path), "-o", str(tmp_path / "s")]) == 2
+    assert "screen.genes: Unknown gene node 'STAT33'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [path]  # no output folder, no part
 
 
 def test_knocking_out_the_cargo_target_reproduces_the_cargo_direction():
@@ -173,6 +182,7 @@ def test_ranking_flags_perturbations_that_kill_without_the_drug(tmp_path):
     assert ranking.loc["SMPD3:KO", "ic50_fold_vs_wt_reference"] == pytest.approx(1.0, abs=1e-6)  # no CAFs: no effect
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["screen_pdac_gem_single.toml", "screen_pdac_gem_pairwise.toml",
                                   "screen_caf_side.toml"])
 def test_every_screen_experiment_runs_quick_and_resumes(spec, tmp_path):
@@ -188,6 +198,16 @@ def test_every_screen_experiment_runs_quick_and_resumes(spec, tmp_path):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     agreement = pd.read_csv(tmp_path / "agreement.csv")
     assert set(agreement["ode_direction"]) <= {"resistance", "sensitisation", "none", "undetermined"}
+    if spec == "screen_caf_side.toml":  # each perturbation in each condition carries its delivery budget
+        from sim.budget import budget_columns
+
+        screen = pd.read_csv(tmp_path / "screen.csv")
+        assert set(budget_columns(sim.build_model("pdac_gem"))) <= set(screen.columns)
+        wt = screen[screen["perturbation"] == "WT"].set_index("condition")
+        assert wt.loc["CAF co-culture 3:1", "delivered_miR_3173_5p"] > 0 == wt.loc["control", "delivered_miR_3173_5p"]
+        both = screen[(screen["perturbation"] == "RAB27A:KO & RAB27B:KO")
+                      & (screen["condition"] == "CAF co-culture 3:1")]
+        assert len(both) and (both["delivered_miR_3173_5p"] == 0).all()  # no release without RAB27A/B
     assert main(["run", str(path), "--quick", "--quiet", "--resume", "-o", str(tmp_path)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "ranking.csv"), ranking)
 
@@ -247,6 +267,7 @@ def test_screen_spec_rejects_what_would_only_fail_after_the_run():
             parse_spec({**spec, **change}, "s.toml")
 
 
+@pytest.mark.slow
 def test_screen_viability_dose_defaults_to_the_conditions_drug(tmp_path):
     from sim.experiment import run_experiment
     from sim.spec import parse_spec

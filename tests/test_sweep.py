@@ -62,6 +62,7 @@ def test_a_failed_point_is_recorded_and_resume_repeats_nothing(tmp_path):
     assert resumed["point"].tolist() == list(range(6))
 
 
+@pytest.mark.slow
 def test_grid_sweep_equals_point_by_point_dose_responses(tmp_path):
     evaluate = IC50Shift("pdac_gem", {"name": "CAF-EV", "ev_mode": "coculture"}, {"name": "control"}, n_doses=6)
     evaluate.check(["caf_ratio", "GW4869"])
@@ -84,6 +85,7 @@ def test_grid_sweep_equals_point_by_point_dose_responses(tmp_path):
     assert shifts[(3.0, 0.0)] > shifts[(1.0, 0.0)] > shifts[(1.0, 20.0)] > 1.0  # more CAFs up, GW4869 down
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", ["sweep_ev_dose_gw4869.toml", "sweep_copies_per_ev.toml", "sweep_sobol_pdac.toml"])
 def test_every_sweep_experiment_runs_quick(spec, tmp_path):
     from pathlib import Path
@@ -99,6 +101,11 @@ def test_every_sweep_experiment_runs_quick(spec, tmp_path):
     assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "metadata.json").exists()
     if "sobol" in spec:
         assert len(pd.read_csv(tmp_path / "indices.csv")) == 10
+    if "copies" in spec:  # each point carries its delivery budget (sim.budget), and miR-20a is delivered at each
+        from sim.budget import budget_columns
+
+        assert set(budget_columns(sim.build_model("nsclc_ddp"))) <= set(table.columns)
+        assert (table["delivered_miR_20a"] > 0).all()
     # the same command again refuses to overwrite, and --resume finishes instantly with the same table
     assert main(["run", str(path), "--quick", "--quiet", "-o", str(tmp_path)]) == 2
     assert main(["run", str(path), "--quick", "--quiet", "--resume", "-o", str(tmp_path)]) == 0
@@ -188,6 +195,7 @@ def test_species_max_and_at_time_readouts_equal_the_protocol_course(tmp_path):
         AssayReadout("pdac_gem", cond, "species", "CASP3a", statistic="at")
 
 
+@pytest.mark.slow
 def test_factor_units_are_checked_against_the_tables_before_any_run(tmp_path):
     from sim.errors import SpecError
     from sim.experiment import run_experiment

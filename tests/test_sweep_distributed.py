@@ -1,7 +1,7 @@
-"""Sweeps on a real Dask scheduler with two worker processes on loopback, and resume after SIGKILL (issue #5)."""
+"""Sweeps on a real Dask scheduler with two worker processes on loopback (issue #5); resume after SIGKILL of a run
+with one process is in tests/test_interruptions.py."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,10 +12,11 @@ import pytest
 
 from sim.sweep.design import Factor, make_design
 from sim.sweep.evaluate import IC50Shift
-from sim.sweep.runner import PARTS, run_sweep
+from sim.sweep.runner import run_sweep
+
+pytestmark = pytest.mark.slow  # a Dask scheduler and two workers as subprocesses
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _wait_for(path: Path, seconds: float = 60) -> None:
@@ -59,29 +60,3 @@ def test_distributed_run_gives_the_local_table(cluster, tmp_path):
     remote = run_sweep(evaluate, points, tmp_path / "remote", chunk_size=2, scheduler=cluster)
     local = run_sweep(evaluate, points, tmp_path / "local", chunk_size=2, workers=1)
     pd.testing.assert_frame_equal(remote, local)
-
-
-def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
-    spec = ROOT / "experiments" / "sweep_ev_dose_gw4869.toml"
-    base = [sys.executable, "-m", "sim.cli", "run", str(spec), "--quiet", "--workers", "1"]
-    env = {**os.environ, "MPLBACKEND": "Agg"}
-    killed = tmp_path / "killed"
-    for _ in range(2):  # killed twice at different moments, then resumed to the end
-        proc = subprocess.Popen(base + ["-o", str(killed)] + (["--resume"] if (killed / PARTS).exists() else []),
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        start = len(list((killed / PARTS).glob("*.parquet"))) if (killed / PARTS).exists() else 0
-        end = time.time() + 120
-        while time.time() < end and proc.poll() is None:
-            if (killed / PARTS).exists() and len(list((killed / PARTS).glob("*.parquet"))) > start:
-                break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    for part in (killed / PARTS).glob("chunk_*.parquet"):  # atomic writes: every visible part is complete
-        assert len(pd.read_parquet(part)) > 0
-    assert subprocess.run(base + ["-o", str(killed), "--resume"], env=env, capture_output=True).returncode == 0
-    whole = tmp_path / "whole"
-    assert subprocess.run(base + ["-o", str(whole)], env=env, capture_output=True).returncode == 0
-    resumed, clean = pd.read_parquet(killed / "sweep.parquet"), pd.read_parquet(whole / "sweep.parquet")
-    pd.testing.assert_frame_equal(resumed, clean)
-    assert resumed["point"].is_unique and len(resumed) == 30

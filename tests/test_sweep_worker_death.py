@@ -62,6 +62,7 @@ def test_a_killed_worker_s_chunk_is_rerun_and_the_table_equals_an_uninterrupted_
     _parts_are_disjoint(tmp_path / "killed")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.0, 0.1], ids=["alone", "beside-a-running-chunk"])
 def test_a_point_that_always_kills_its_worker_only_loses_itself(tmp_path, delay):
     # with a delay the chunk beside the poisonous one is still running when the pool breaks, so it is blamed too
@@ -78,6 +79,7 @@ def test_a_point_that_always_kills_its_worker_only_loses_itself(tmp_path, delay)
     _parts_are_disjoint(tmp_path)
 
 
+@pytest.mark.slow
 def test_dask_killed_worker_loses_only_the_poisonous_point(tmp_path):
     import dask
     from distributed import LocalCluster
@@ -97,6 +99,7 @@ def _double(x):
     return 2 * x
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_the_end_with_parent_initializer_works_with_every_start_method(method):
     # the initializer ties a worker to whoever forked it (the sweep, or the fork server), never to a pid it was given:

@@ -39,6 +39,7 @@ def _steady(engine, values):
     return rr["[miR_20a_RISC]"], free_target
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ratio", [0.1, 0.5, 0.9, 1.0, 1.1, 2.0, 10.0])
 def test_titration_matches_levine_closed_form(titration, ratio):
     model, engine = titration
@@ -53,6 +54,7 @@ def test_titration_matches_levine_closed_form(titration, ratio):
     assert m == pytest.approx(levine(a_m, a_s, b_m, b_s, k), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_recycling_makes_repression_stronger_than_titration(titration):
     """A recycled miRNA (catalytic RISC; Bosia et al. 2013) represses more than the stoichiometric limit."""
     model, engine = titration
