@@ -32,7 +32,7 @@ def test_the_exported_sbml_in_tellurium_gives_cafev_s_time_course(pdac_model, tm
     import tellurium as te
 
     from sim.cli import main
-    from sim.engines.ode import engine_for
+    from sim.engines import engine_for
     from sim.protocol import EXPOSURE_SPECIES, POPULATION_SPECIES, STEADY_STATE_H, TINY, without_treatment
 
     assert main(["export-sbml", "pdac_gem", "-o", str(tmp_path / "pdac_gem.xml")]) == 0
