@@ -16,6 +16,7 @@ Adding an analysis is adding its module, an experiment and its tests (the design
 """
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,11 @@ class RunOptions:
     resume: bool = False
     quiet: bool = False
     scheduler: str | None = None
+
+    def runner_kwargs(self) -> dict:
+        """These options as :func:`sim.sweep.runner.run_sweep` takes them (workers default: every core)."""
+        return {"workers": self.workers or os.cpu_count() or 1, "resume": self.resume,
+                "progress": False if self.quiet else None, "scheduler": self.scheduler}
 
 
 @dataclass

@@ -23,7 +23,6 @@ HSA excess), ``agreement.csv`` (single knockouts in both conditions, ODE vs Bool
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -212,8 +211,7 @@ class ScreenAnalysis(Analysis):
         drug = next(c.drug for c in spec.conditions if c.name == sc.condition) or model.preset["drug"]
         dose = sc.dose or load_catalogue().drug(drug)["ic50_ref_uM"]  # the conditions' drug, not only the preset's
         points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
-        run = dict(workers=options.workers or os.cpu_count() or 1, chunk_size=sc.chunk_size, resume=options.resume,
-                   progress=False if options.quiet else None, scheduler=options.scheduler, retry=sc.retry)
+        run = dict(options.runner_kwargs(), chunk_size=sc.chunk_size, retry=sc.retry)
         ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
                              sc.pretreatment_h)
         raw = run_sweep(ode, points, folder / "ode", desc="screen, ODE", **run)

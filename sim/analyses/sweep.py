@@ -20,7 +20,6 @@ it was assembled from (``parts/``, what ``--resume`` continues from), ``indices.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -255,10 +254,8 @@ class SweepAnalysis(Analysis):
         readout = species_column(sw.species, sw.statistic, sw.time_h) if sw.readout == "species" else sw.readout
         n = (8 if sw.design in ("lhs", "sobol") else 4) if quick else sw.n
         points = make_design(factors, sw.design, n, spec.experiment.seed)
-        table = run_sweep(evaluate, points, folder, workers=options.workers or os.cpu_count() or 1,
-                          chunk_size=sw.chunk_size,
-                          resume=options.resume, progress=False if options.quiet else None,
-                          scheduler=options.scheduler, retry=sw.retry)
+        table = run_sweep(evaluate, points, folder, chunk_size=sw.chunk_size, retry=sw.retry,
+                          **options.runner_kwargs())
         table.insert(table.columns.get_loc("status"), "seed", spec.experiment.seed)
         files = [folder / "parts", write_table(table, folder / "sweep.csv"),
                  atomic_write(folder / "sweep.parquet", lambda p: table.to_parquet(p, index=False))]
