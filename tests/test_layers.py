@@ -21,7 +21,8 @@
    - assay: the assay protocol, the delivery budget, dose-response curves and the logical assay (all run on an
      engine);
    - sweeps, then screens (a screen runs on the sweep runner);
-   - analyses: sim.analyses, and the calibrations and users' plate fits, which are analyses too;
+   - analyses: sim.analyses, and the calibrations (sim.calibrate, sim.calibration) and users' plate fits, which are
+     analyses too;
    - spec, then experiment, then the command line.
 
    The package's ``__init__`` is its facade: it may import from any layer, and no module of sim imports it.
@@ -47,7 +48,7 @@ LAYERS = [
     ("assay", ["sim.protocol", "sim.budget", "sim.curves", "sim.boolean_assay"]),
     ("sweeps", ["sim.sweep"]),
     ("screens", ["sim.screen"]),
-    ("analyses", ["sim.analyses", "sim.calibrate", "sim.plate"]),
+    ("analyses", ["sim.analyses", "sim.calibrate", "sim.plate", "sim.calibration"]),
     ("spec", ["sim.spec"]),
     ("experiment", ["sim.experiment"]),
     ("command line", ["sim.cli"]),
