@@ -50,12 +50,12 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     if not isinstance(spec, ExperimentSpec):
         spec = load_spec(spec)
     analysis = get_analysis(spec.experiment.analysis)
-    if not analysis.parallel and (workers is not None or resume or scheduler):
-        given = ", ".join(k for k, v in (("workers", workers is not None), ("resume", resume),
-                                          ("scheduler", scheduler)) if v)
-        parallel = ", ".join(name for name, a in registry().items() if a.parallel)
-        raise InvalidValueError(f"{given} apply to analyses that run points in worker processes ({parallel}); "
-                                f"this experiment's analysis is '{analysis.name}'.")
+    given = {"workers": workers is not None, "resume": resume, "scheduler": scheduler}
+    refused = [option for option, value in given.items() if value and not analysis.takes(option)]
+    if refused:
+        takers = ", ".join(name for name, a in registry().items() if all(a.takes(o) for o in refused))
+        raise InvalidValueError(f"{', '.join(refused)} apply to analyses that run points in worker processes "
+                                f"({takers}); this experiment's analysis is '{analysis.name}'.")
     model = build_model(spec.experiment.scenario)
     check_conditions(spec, model)  # every name of every condition, before any run
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name

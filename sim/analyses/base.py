@@ -64,6 +64,11 @@ class Analysis(ABC):
     name: ClassVar[str]
     Settings: ClassVar[type[BaseModel]]
     parallel: ClassVar[bool] = False  # runs points in worker processes: takes workers, resume, scheduler
+    options: ClassVar[tuple[str, ...]] = ()  # of those, the ones a non-parallel analysis takes (e.g. workers)
+
+    def takes(self, option: str) -> bool:
+        """Whether the run option ``workers``, ``resume`` or ``scheduler`` applies to this analysis."""
+        return self.parallel or option in self.options
 
     def check(self, spec) -> None:
         """Checks across the analysis's table and the spec's conditions; ValueError naming the keys."""
