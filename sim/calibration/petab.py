@@ -37,6 +37,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,9 +154,9 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
     for s in species:
         hit = sorted(_closure(initial.get(s, set()), reads) & set(restored))
         if s not in exposure and hit:
-            return "", restored, f"the initial value of cell species '{s}' reads treatment parameter(s) {', '.join(hit)}"
-    if DRUG not in {p.getId() for p in model.getListOfParameters()} or HOLD not in {
-            p.getId() for p in model.getListOfParameters()}:
+            return "", restored, f"the initial value of cell species '{s}' reads treatment parameter(s) " \
+                                 f"{', '.join(hit)}"
+    if not {DRUG, HOLD} <= {p.getId() for p in model.getListOfParameters()}:
         return "", restored, f"the model has no '{DRUG}' or no '{HOLD}' parameter"
 
     dynamic = set(species) | {"time", DRUG}
@@ -216,7 +217,7 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
 
 def _check(model, conditions, data: pd.DataFrame, assay_h, pretreatment_h, parameters, noise) -> None:
     for key, value in (("assay_h", assay_h), ("pretreatment_h", pretreatment_h)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (
+        if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0 or (
                 key == "assay_h" and value == 0):
             raise InvalidValueError(f"The '{key}' of the PEtab export must be a finite number "
                                     f"{'> 0' if key == 'assay_h' else '>= 0'} h. Got {value!r}.")
@@ -249,7 +250,7 @@ def _check(model, conditions, data: pd.DataFrame, assay_h, pretreatment_h, param
         if not low <= model.defaults[name] <= high:
             raise InvalidValueError(f"The default of parameter '{name}' ({model.defaults[name]:g}) lies outside its "
                                     f"bounds [{low:g}, {high:g}].")
-    if not (noise == "estimate" or (isinstance(noise, (int, float)) and math.isfinite(noise) and noise > 0)):
+    if not (noise == "estimate" or (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise > 0)):
         raise InvalidValueError(f"The 'noise' of the PEtab export must be a known SD > 0 or 'estimate'. "
                                 f"Got {noise!r}.")
 
