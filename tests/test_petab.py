@@ -18,7 +18,7 @@ from sim.calibration.petab import (FILES, GATE, OBSERVABLE, PRETREATMENT_REASON,
 from sim.conditions import Condition
 from sim.engines import engine_for
 from sim.engines.base import Tolerances
-from sim.errors import InvalidValueError, UnknownNameError
+from sim.errors import InvalidValueError, ModelBuildError, UnknownNameError
 from sim.protocol import AssayProtocol
 
 SCENARIO = "ovarian_ptx_pgp"
@@ -159,3 +159,11 @@ def test_bad_input_is_the_packages_error(model, conditions, data, tmp_path):
         export_petab(model, conditions, data.assign(dose_uM=data["dose_uM"].where(data.index != 3, math.nan)),
                      ASSAY_H, 0.0, [], 0.05, tmp_path)
     assert not any(tmp_path.iterdir())  # nothing written before the input is checked
+
+
+@pytest.mark.slow
+def test_a_lint_failure_is_the_packages_error_and_leaves_no_problem(model, conditions, data, tmp_path, monkeypatch):
+    monkeypatch.setattr("sim.calibration.petab.OBSERVABLE", "1_not_an_id")  # a bug the linter must catch
+    with pytest.raises(ModelBuildError, match=r"fails petab's linter(.|\n)*1_not_an_id"):
+        export_petab(model, conditions, data, ASSAY_H, 0.0, ESTIMATED, 0.05, tmp_path)
+    assert not any(tmp_path.iterdir())

@@ -262,15 +262,15 @@ def _lint(yaml_path: Path) -> list[str]:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setLevel(logging.WARNING)
-    loggers = [logging.getLogger(n) for n in ("petab", "petab.v1", "petab.v1.lint")]
-    for lg in loggers:
-        lg.addHandler(handler)
+    logger = logging.getLogger("petab")  # the linter's modules log below it
+    logger.addHandler(handler)
     try:
         failed = lint_problem(Problem.from_yaml(yaml_path))
+    except Exception as exc:  # petab raises ValueError, AssertionError, ... on a file it cannot read
+        return [f"{type(exc).__name__}: {' '.join(str(exc).split())}"]
     finally:
-        for lg in loggers:
-            lg.removeHandler(handler)
-    lines = [line for line in stream.getvalue().splitlines() if line.strip()]
+        logger.removeHandler(handler)
+    lines = list(dict.fromkeys(line for line in stream.getvalue().splitlines() if line.strip()))
     return (lines or ["(the linter gave no message)"]) if failed else []
 
 
