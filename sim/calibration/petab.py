@@ -156,8 +156,8 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
         if s not in exposure and hit:
             return "", restored, f"the initial value of cell species '{s}' reads treatment parameter(s) " \
                                  f"{', '.join(hit)}"
-    if not {DRUG, HOLD} <= {p.getId() for p in model.getListOfParameters()}:
-        return "", restored, f"the model has no '{DRUG}' or no '{HOLD}' parameter"
+    if model.getNumEvents() or not {DRUG, HOLD} <= {p.getId() for p in model.getListOfParameters()}:
+        return "", restored, f"it has SBML events (the drug-free twin does not copy them) or lacks '{DRUG}'/'{HOLD}'"
 
     dynamic = set(species) | {"time", DRUG}
     changed = True
