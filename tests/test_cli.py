@@ -97,12 +97,12 @@ def test_every_dose_response_experiment_runs_quick(spec, tmp_path):
     assert (table.loc[table["dose_uM"] == 0, ["viability", "gr"]] == 1.0).all().all()
     x0, x, ctrl = table["cells_start"], table["cells_end"], table["cells_control"]
     np.testing.assert_allclose(table["gr"], 2 ** (np.log2(x / x0) / np.log2(ctrl / x0)) - 1, rtol=1e-9, atol=1e-12)
-    # IC50 fold = IC50(condition) / IC50(control), inside its confidence interval
+    # IC50 fold = IC50(condition) / IC50(control), inside its 4PL fit-SE interval (a fit diagnostic)
     control = meta["control"]
     np.testing.assert_allclose(shifts["ic50_fold"], shifts["ic50_uM"] / shifts.loc[control, "ic50_uM"], rtol=1e-12)
     assert shifts.loc[control, "ic50_fold"] == 1.0
-    assert (shifts["ic50_fold_lower"] <= shifts["ic50_fold"]).all()
-    assert (shifts["ic50_fold"] <= shifts["ic50_fold_upper"]).all()
+    assert (shifts["ic50_fold_fit_se_low"] <= shifts["ic50_fold"]).all()
+    assert (shifts["ic50_fold"] <= shifts["ic50_fold_fit_se_high"]).all()
     for png in ("dose_response.png", "ic50_shift.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
 

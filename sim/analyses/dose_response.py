@@ -164,10 +164,12 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
                 level: float = 0.95, alone: dict | None = None) -> pd.DataFrame:
     """IC50 and GR50 fold change of every condition against the control, and the fraction of the shift reversed.
 
-    ``ic50_fold`` = IC50(condition)/IC50(control) with the absolute IC50 (viability 0.5) and a delta-method CI on
-    the log ratio; ``gr50_fold`` likewise (no CI: the GR fit is the reference implementation's, without SEs).
-    The CI is a fit diagnostic of noise-free simulated points (lack of fit of the 4PL), not an uncertainty of the
-    biology. For a condition with a reference (an intervention on top of an EV exposure), ``fraction_reversed`` =
+    ``ic50_fold`` = IC50(condition)/IC50(control) with the absolute IC50 (viability 0.5), and
+    ``ic50_fold_fit_se_low``/``ic50_fold_fit_se_high`` = fold x exp(-/+ z SE) with the delta-method SE of the log
+    ratio from the two 4PL fits (z for ``level``); ``gr50_fold`` likewise (no SE: the GR fit is the reference
+    implementation's, without SEs). That interval is a fit diagnostic of noise-free simulated points (lack of fit
+    of the 4PL), not an uncertainty of the biology (DESIGN.md 2.8): the uncertainty band over the parameter ranges
+    is ``ic50_fold_low``/``ic50_fold_high`` (:mod:`sim.analyses.uncertainty`). For a condition with a reference (an intervention on top of an EV exposure), ``fraction_reversed`` =
     log(IC50_ref/IC50_cond)/log(IC50_ref/IC50_control): 0 = no reversal, 1 = back to control, > 1 = sensitised
     beyond control. It counts any sensitisation; ``fraction_reversed_specific`` (with ``alone``, the same
     intervention without EVs) counts only what the intervention takes back beyond its effect on cells without EVs:
@@ -187,14 +189,14 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
     rows = []
     for name, f in fits.iterrows():
         row = {"condition": name, "ic50_uM": f["ic50_abs"], "ic50_report": f["ic50_report"], "status": f["status"],
-               "ic50_fold": math.nan, "ic50_fold_lower": math.nan, "ic50_fold_upper": math.nan,
+               "ic50_fold": math.nan, "ic50_fold_fit_se_low": math.nan, "ic50_fold_fit_se_high": math.nan,
                "gr50_uM": f.get("gr50", math.nan), "gr50_fold": math.nan, "reference": "",
                "fraction_reversed": math.nan, "alone": "", "fraction_reversed_specific": math.nan, "note": ""}
         if f["status"] == "ok" and ctrl["status"] == "ok":
             fold = f["ic50_abs"] / ctrl["ic50_abs"]
             se = math.hypot(f["ic50_abs_se"] / f["ic50_abs"], ctrl["ic50_abs_se"] / ctrl["ic50_abs"])
-            row.update(ic50_fold=fold, ic50_fold_lower=fold * math.exp(-z * se) if math.isfinite(se) else math.nan,
-                       ic50_fold_upper=fold * math.exp(z * se) if math.isfinite(se) else math.nan)
+            row.update(ic50_fold=fold, ic50_fold_fit_se_low=fold * math.exp(-z * se) if math.isfinite(se) else math.nan,
+                       ic50_fold_fit_se_high=fold * math.exp(z * se) if math.isfinite(se) else math.nan)
         else:
             row["note"] = f"IC50 {f['ic50_report']} vs control {ctrl['ic50_report']}"
         g, g0 = f.get("gr50", math.nan), ctrl.get("gr50", math.nan)
@@ -315,7 +317,7 @@ class DoseResponseAnalysis(Analysis):
                                     {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,
                                      "references": refs, "alone": alone, "added_conditions": [c.name for c in added],
                                      "delivery_budget": budget, "delivery_notes": notes}))
-        summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_lower", "ic50_fold_upper",
+        summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_fit_se_low", "ic50_fold_fit_se_high",
                           "gr50_fold", "fraction_reversed", "fraction_reversed_specific", "status"]].copy()
         summary.attrs["footer"] = "\n".join(notes)
         return ExperimentResult(folder, files, table, summary)
