@@ -32,7 +32,7 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     quick : bool
         Fewer output points, doses or design points for tests and smoke runs; same model and conditions.
     workers, resume, quiet, scheduler
-        Analyses that run points in worker processes (sweep, screen): worker processes (default all cores), keep
+        Analyses that run points in worker processes (sweep, screen, a dose-response's [uncertainty]): worker processes (default all cores), keep
         finished points of an interrupted run, no progress bar, run on an existing Dask distributed scheduler
         (``tcp://host:port``). ``quiet`` also silences other analyses' progress bars.
 
@@ -50,12 +50,14 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     if not isinstance(spec, ExperimentSpec):
         spec = load_spec(spec)
     analysis = get_analysis(spec.experiment.analysis)
-    if not analysis.parallel and (workers is not None or resume or scheduler):
+    if not analysis.in_workers(spec) and (workers is not None or resume or scheduler):
         given = ", ".join(k for k, v in (("workers", workers is not None), ("resume", resume),
                                           ("scheduler", scheduler)) if v)
-        parallel = ", ".join(name for name, a in registry().items() if a.parallel)
+        parallel = ", ".join([name for name, a in registry().items() if a.parallel] +
+                             [f"{name} with [{a.parallel_with}]" for name, a in registry().items() if a.parallel_with])
+        without = f" without [{analysis.parallel_with}]" if analysis.parallel_with else ""
         raise InvalidValueError(f"{given} apply to analyses that run points in worker processes ({parallel}); "
-                                f"this experiment's analysis is '{analysis.name}'.")
+                                f"this experiment's analysis is '{analysis.name}'{without}.")
     model = build_model(spec.experiment.scenario)
     check_conditions(spec, model)  # every name of every condition, before any run
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name
