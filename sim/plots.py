@@ -130,9 +130,9 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
         if math.isfinite(s["ic50_fold"]):
             ax.bar(x, s["ic50_fold"], color=col, width=0.7, bottom=0)
             lo, hi = s[low], s[high]
-            if math.isfinite(lo) and math.isfinite(hi):
-                ax.errorbar(x, s["ic50_fold"], yerr=[[s["ic50_fold"] - lo], [hi - s["ic50_fold"]]], color="black",
-                            capsize=3, lw=1)
+            if math.isfinite(lo) and math.isfinite(hi):  # a band need not hold the point (a default at a range's end)
+                ax.vlines(x, lo, hi, color="black", lw=1)
+                ax.hlines([lo, hi], x - 0.08, x + 0.08, color="black", lw=1)
             label = f"{s['ic50_fold']:.2f}×"
             if math.isfinite(s.get("fraction_reversed", math.nan)):
                 label += f"\nrev {s['fraction_reversed']:.2f}"

@@ -15,7 +15,11 @@ EV-specific reversal). The spec's table (all optional)::
 
 Writes dose_response.csv (one row per condition and dose), fits.csv (4PL and GR metrics per condition), shifts.csv
 (the shift table; also the summary), dose_response.png, ic50_shift.png and, when an intervention is given at
-several doses, reversal.csv/reversal.png; with parameters.csv, model.xml and metadata.json.
+several doses, reversal.csv/reversal.png; with parameters.csv, model.xml and metadata.json. With an
+``[uncertainty]`` table (:mod:`sim.analyses.uncertainty`), the DESIGN.md 2.7 ranges are sampled (Latin hypercube,
+in worker processes: ``--workers``, ``--resume`` and ``--scheduler`` apply to it) into a band around every curve
+(uncertainty.csv, uncertainty_bands.csv, uncertainty.png) and IC50 fold (``ic50_fold_low``/``ic50_fold_high`` in
+shifts.csv).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tqdm import tqdm
 
 from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition, no_condition_key
+from sim.analyses.uncertainty import UncertaintySettings, check_settings, run_uncertainty
 from sim.budget import budget_part, delivery_notes
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition, InterventionDose
@@ -271,6 +276,8 @@ class DoseResponseAnalysis(Analysis):
 
     name = "dose_response"
     Settings = DoseResponseSettings
+    options = {"uncertainty": UncertaintySettings}
+    parallel_with = "uncertainty"  # the [uncertainty] sample runs its points in workers; the curves themselves not
 
     def check(self, spec) -> None:
         names = [c.name for c in spec.conditions]
@@ -281,6 +288,8 @@ class DoseResponseAnalysis(Analysis):
             if name is not None:
                 known_condition(label, name, names)
         no_condition_key(spec, "dose", "a dose-response runs the dose grid of [dose_response]; remove 'dose'.")
+        if spec.uncertainty is not None:
+            check_settings(spec.uncertainty)
 
     def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
         """Curves, fits, shift table and plots (``quick``: 6 doses)."""
@@ -301,8 +310,12 @@ class DoseResponseAnalysis(Analysis):
         fits = fit_curves(table)
         shifts = shift_table(fits, control, refs, alone=alone)
         title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+        extra, uncertainty = [], None
+        if spec.uncertainty is not None:  # the parameter ranges' band around every curve and IC50 fold
+            shifts, extra, uncertainty = run_uncertainty(spec, model, conditions, control, doses, shifts, table, drug,
+                                                         folder, options)
         files = [write_table(table, folder / "dose_response.csv"), write_table(fits, folder / "fits.csv"),
-                 write_table(shifts, folder / "shifts.csv"),
+                 write_table(shifts, folder / "shifts.csv"), *extra,
                  write_table(model.parameter_table(), folder / "parameters.csv"),
                  model.write_sbml(folder / "model.xml"),
                  write_figure(plot_dose_response(table, fits, drug, title), folder / "dose_response.png"),
@@ -316,9 +329,12 @@ class DoseResponseAnalysis(Analysis):
         files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                     {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,
                                      "references": refs, "alone": alone, "added_conditions": [c.name for c in added],
-                                     "delivery_budget": budget, "delivery_notes": notes}))
-        summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_fit_se_low", "ic50_fold_fit_se_high",
-                          "gr50_fold", "fraction_reversed", "fraction_reversed_specific", "status"]].copy()
+                                     "delivery_budget": budget, "delivery_notes": notes,
+                                     **({"uncertainty": uncertainty} if uncertainty else {})}))
+        band = ["ic50_fold_low", "ic50_fold_high"] if uncertainty else []
+        summary = shifts[["condition", "ic50_report", "ic50_fold", *band, "ic50_fold_fit_se_low",
+                          "ic50_fold_fit_se_high", "gr50_fold", "fraction_reversed", "fraction_reversed_specific",
+                          "status"]].copy()
         summary.attrs["footer"] = "\n".join(notes)
         return ExperimentResult(folder, files, table, summary)
 
