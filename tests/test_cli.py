@@ -112,6 +112,7 @@ def test_every_experiment_file_validates_to_what_it_says():
     # (= the file's stem), the one analysis table, each scalar setting and each condition's scalar settings
     import tomllib
 
+    from sim.analyses import get_analysis
     from sim.spec import load_spec
 
     files = sorted((ROOT / "experiments").glob("*.toml"))
@@ -121,11 +122,13 @@ def test_every_experiment_file_validates_to_what_it_says():
         analysis = raw["experiment"]["analysis"]
         assert spec.experiment.name == raw["experiment"]["name"] == path.stem, path.name
         assert spec.experiment.analysis == analysis and spec.experiment.scenario == raw["experiment"]["scenario"]
-        assert set(raw) == {"experiment", analysis, "conditions"}, path.name  # no stray table
-        settings = getattr(spec, analysis)
-        for key, value in raw[analysis].items():
-            if not isinstance(value, (dict, list)) or all(not isinstance(v, (dict, list)) for v in value):
-                assert getattr(settings, key) == value, (path.name, key)
+        options = set(get_analysis(analysis).options)  # optional tables of the analysis, e.g. [uncertainty]
+        assert set(raw) - options == {"experiment", analysis, "conditions"}, path.name  # no stray table
+        for table in [analysis] + sorted(options & set(raw)):
+            settings = getattr(spec, table)
+            for key, value in raw[table].items():
+                if not isinstance(value, (dict, list)) or all(not isinstance(v, (dict, list)) for v in value):
+                    assert getattr(settings, key) == value, (path.name, key)
         assert [c.name for c in spec.conditions] == [c["name"] for c in raw["conditions"]], path.name
         for cond, given in zip(spec.conditions, raw["conditions"]):
             for key, value in given.items():
