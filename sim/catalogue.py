@@ -61,7 +61,8 @@ CHOICES = {
     ("interventions", "mechanism"): {"inhibit", "fraction"},
     ("parameter_ranges", "scale"): {"lin", "log"},
 }
-KEY = {"parameters": "name", "genes": "gene", "drugs": "drug", "interventions": "id", "parameter_ranges": "name"}  # one row per key
+KEY = {"parameters": "name", "genes": "gene", "drugs": "drug", "interventions": "id",  # one row per key
+       "parameter_ranges": "name"}
 DOC_COLUMNS = ("unit", "source", "meaning", "reference")  # documentation a placeholder cannot stand in for
 _PARAMETER_NAME = re.compile(r"(?:[A-Za-z_]|\{(?:gene|mirna|cargo)\})(?:[A-Za-z0-9_]|\{(?:gene|mirna|cargo)\})*")
 NUMERIC = {
@@ -196,8 +197,6 @@ class Catalogue:
 
     def parameter_row(self, name: str) -> dict | None:
         """Return the documentation row for a concrete model parameter (template rows resolved), or None."""
-        if name in self.parameters:
-            return self.parameters[name]
         found = self._matching(self.parameters, name)
         return found[1] if found else None
 

@@ -32,8 +32,8 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     quick : bool
         Fewer output points, doses or design points for tests and smoke runs; same model and conditions.
     workers, resume, quiet, scheduler
-        Analyses that run points in worker processes (sweep, screen, a dose-response's [uncertainty]): worker processes (default all cores), keep
-        finished points of an interrupted run, no progress bar, run on an existing Dask distributed scheduler
+        Analyses that run points in worker processes (sweep, screen, a dose-response's [uncertainty]): worker
+        processes (default all cores), keep finished points of an interrupted run, no progress bar, run on an existing Dask distributed scheduler
         (``tcp://host:port``). ``quiet`` also silences other analyses' progress bars.
 
     Returns
