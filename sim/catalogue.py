@@ -1,4 +1,5 @@
-"""Read and check the biology tables in ``models/``: parameters, genes, cargo, drugs, interventions, scenarios.
+"""Read and check the biology tables in ``models/``: parameters (and their ranges), genes, cargo, drugs,
+interventions, scenarios.
 
 Every table is a tab-separated file with ``#`` comment lines and a header row. Reading checks the header, that every
 required cell is filled, and that numbers parse; a problem raises :class:`sim.errors.TableError` naming the file and
@@ -40,6 +41,7 @@ TABLE_COLUMNS = {
               "abcb1", "working_max_uM", "caf_loading_ec50_uM", "reference", "note"),
     "interventions": ("id", "name", "target", "mechanism", "ic50", "unit", "hill", "emax", "working_dose",
                       "reference", "note"),
+    "parameter_ranges": ("name", "low", "high", "unit", "scale", "source"),
 }
 REQUIRED = {
     "parameters": ("name", "value", "unit", "source", "meaning"),
@@ -48,6 +50,7 @@ REQUIRED = {
     "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
               "abcb1", "working_max_uM", "caf_loading_ec50_uM", "reference"),
     "interventions": ("id", "name", "target", "mechanism", "unit", "hill", "emax", "working_dose", "reference"),
+    "parameter_ranges": ("name", "low", "high", "unit", "scale", "source"),
 }
 CHOICES = {
     ("genes", "kind"): {"rna", "activity", "mirna"},
@@ -56,8 +59,10 @@ CHOICES = {
     ("cargo", "effect"): {"repress", "sponge", "activate", "carry"},
     ("cargo", "resistance"): {"+", "-"},
     ("interventions", "mechanism"): {"inhibit", "fraction"},
+    ("parameter_ranges", "scale"): {"lin", "log"},
 }
-KEY = {"parameters": "name", "genes": "gene", "drugs": "drug", "interventions": "id"}  # one row per key
+KEY = {"parameters": "name", "genes": "gene", "drugs": "drug", "interventions": "id",  # one row per key
+       "parameter_ranges": "name"}
 DOC_COLUMNS = ("unit", "source", "meaning", "reference")  # documentation a placeholder cannot stand in for
 _PARAMETER_NAME = re.compile(r"(?:[A-Za-z_]|\{(?:gene|mirna|cargo)\})(?:[A-Za-z0-9_]|\{(?:gene|mirna|cargo)\})*")
 NUMERIC = {
@@ -66,6 +71,7 @@ NUMERIC = {
     "drugs": ("potency_uM", "ic50_ref_uM", "w_damage", "w_ros", "w_cytostatic", "ent2", "abcb1", "working_max_uM",
               "caf_loading_ec50_uM"),
     "interventions": ("ic50", "hill", "emax", "working_dose"),
+    "parameter_ranges": ("low", "high"),
 }
 
 
@@ -77,6 +83,8 @@ def model_id(name: str) -> str:
 
 def _row_label(kind: str, row: dict) -> str:
     """`` (parameter 'k_pten')``: which row a message is about, or '' when its key cell is empty."""
+    if kind == "parameter_ranges":
+        return f" (range of parameter '{row['name']}')" if row.get("name") else ""
     if kind == "cargo":
         pair = f"{row.get('cargo', '')}>{row.get('target', '')}"
         return f" (cargo pair '{pair}')" if pair != ">" else ""
@@ -172,6 +180,9 @@ class Catalogue:
         e.g. the endogenous oncomiR miR-21 on PTEN), so all presets share one untreated cell.
     root : Path
         The models folder the catalogue was read from.
+    ranges : dict
+        Parameter name (or template) -> row of ``parameter_ranges.tsv`` (low, high, unit, scale, source): the ranges
+        of DESIGN.md 2.7, checked against ``parameters`` (:func:`check_ranges`).
     """
 
     parameters: dict
@@ -182,18 +193,35 @@ class Catalogue:
     scenarios: dict
     root: Path = field(default=MODELS_DIR)
     base_cellular: list = field(default_factory=list)
+    ranges: dict = field(default_factory=dict)
 
     def parameter_row(self, name: str) -> dict | None:
         """Return the documentation row for a concrete model parameter (template rows resolved), or None."""
-        if name in self.parameters:
-            return self.parameters[name]
-        for template, row in self.parameters.items():
-            if "{" not in template:
-                continue
-            pattern = "^" + re.sub(r"\\\{(gene|mirna|cargo)\\\}", r"(?P<\1>[A-Za-z0-9_]+)", re.escape(template)) + "$"
-            if re.match(pattern, name):
-                return row
+        found = self._matching(self.parameters, name)
+        return found[1] if found else None
+
+    def _matching(self, table: dict, name: str) -> tuple[str, dict] | None:
+        if name in table:
+            return name, table[name]
+        for template, row in table.items():
+            if "{" in template and re.match(_template_pattern(template), name):
+                return template, row
         return None
+
+    def range_row(self, name: str) -> dict | None:
+        """The range (``parameter_ranges.tsv``) of a concrete model parameter (template rows resolved), or None."""
+        found = self._matching(self.ranges, name)
+        return found[1] if found else None
+
+    def model_ranges(self, defaults: dict) -> dict[str, dict]:
+        """The ranges of a built model's parameters: name -> range row with ``value`` (the model's value) and
+        ``inside`` (low <= value <= high; a scenario override may lie outside), in the model's order."""
+        out = {}
+        for name, value in defaults.items():
+            row = self.range_row(name)
+            if row is not None:
+                out[name] = {**row, "value": float(value), "inside": row["low"] <= value <= row["high"]}
+        return out
 
     def drug(self, name: str) -> dict:
         """Return the drug row for a code such as ``GEM`` (case-insensitive)."""
@@ -226,6 +254,41 @@ class Catalogue:
         return rows
 
 
+def _template_pattern(template: str) -> str:
+    """A regular expression matching the concrete names of a template such as ``{gene}_protein_half_life``."""
+    return "^" + re.sub(r"\\\{(gene|mirna|cargo)\\\}", r"(?P<\1>[A-Za-z0-9_]+)", re.escape(template)) + "$"
+
+
+def check_ranges(path: Path, ranges: list[dict], parameters: dict) -> None:
+    """Each range names a parameter of ``parameters.tsv`` (did-you-mean otherwise), states its unit, has
+    low < high (> 0 on a log scale), and holds the parameter's default: low <= default <= high.
+
+    Raises
+    ------
+    TableError
+        Naming the file, the line and the row. A default outside its range is reported, never moved: the range or
+        the default is wrong in its source, and the fix belongs there.
+    """
+    for row in ranges:
+        where = f"{path}:{row['_line']}: range of parameter '{row['name']}'"
+        if row["name"] not in parameters:
+            close = closest(row["name"], parameters)
+            hint = f" Did you mean '{close}'?" if close else ""
+            raise TableError(f"{where}: no such parameter in parameters.tsv.{hint}")
+        param = parameters[row["name"]]
+        if row["unit"] != param["unit"]:
+            raise TableError(f"{where}: the unit must be the parameter's own, '{param['unit']}' (parameters.tsv). "
+                             f"Got '{row['unit']}'.")
+        if not row["low"] < row["high"]:
+            raise TableError(f"{where}: low must be below high. Got {row['low']:g} to {row['high']:g}.")
+        if row["scale"] == "log" and row["low"] <= 0:
+            raise TableError(f"{where}: a log range must be > 0. Got low = {row['low']:g}.")
+        if not row["low"] <= param["value"] <= row["high"]:
+            raise TableError(f"{where}: the default {param['value']:g} {param['unit']} (parameters.tsv line "
+                             f"{param['_line']}) lies outside {row['low']:g}-{row['high']:g}; check both against "
+                             f"their sources (a default is never moved to fit a range).")
+
+
 @lru_cache(maxsize=4)
 def load_catalogue(root: str | Path | None = None) -> Catalogue:
     """Read and check every table under ``root`` (default: the project's ``models/``).
@@ -233,8 +296,8 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
     Raises
     ------
     TableError
-        If a table is missing, malformed, or has an empty required cell, or a scenario preset names a cargo pair or
-        drug that no table has (naming file and line).
+        If a table is missing, malformed, or has an empty required cell, a range does not hold its parameter's
+        default, or a scenario preset names a cargo pair or drug that no table has (naming file and line).
     """
     root = Path(root) if root else MODELS_DIR
     tables = root / "tables"
@@ -247,10 +310,13 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
         if row["mechanism"] == "inhibit" and row["ic50"] is None:
             raise TableError(f"{tables / 'interventions.tsv'}:{row['_line']}: intervention '{ident}' uses "
                              f"mechanism 'inhibit' and so needs an ic50.")
+    ranges = read_table(tables / "parameter_ranges.tsv", "parameter_ranges")
+    check_ranges(tables / "parameter_ranges.tsv", ranges, params)
     scenarios = read_scenarios(root / "scenarios.toml")
     check_scenario_pairs(root / "scenarios.toml", scenarios, cargo, drugs)
     base = scenarios.pop("base")
-    return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root, list(base.get("cellular", [])))
+    return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root, list(base.get("cellular", [])),
+                     {r["name"]: r for r in ranges})
 
 
 # units of the readouts a time course or a sweep reports (axis labels): species of the core modules

@@ -32,9 +32,10 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
     quick : bool
         Fewer output points, doses or design points for tests and smoke runs; same model and conditions.
     workers, resume, quiet, scheduler
-        Analyses that run points in worker processes (sweep, screen): worker processes (default all cores), keep
-        finished points of an interrupted run, no progress bar, run on an existing Dask distributed scheduler
-        (``tcp://host:port``). ``quiet`` also silences other analyses' progress bars.
+        Analyses that run points in worker processes (sweep, screen, a dose-response's [uncertainty]): worker
+        processes (default all cores), keep finished points of an interrupted run, no progress bar, run on an
+        existing Dask distributed scheduler (``tcp://host:port``). A calibration takes ``workers`` only (pyPESTO's
+        process engine; default 1). ``quiet`` also silences other analyses' progress bars.
 
     Returns
     -------
@@ -51,11 +52,14 @@ def run_experiment(spec: ExperimentSpec | str | Path, out_dir: str | Path | None
         spec = load_spec(spec)
     analysis = get_analysis(spec.experiment.analysis)
     given = {"workers": workers is not None, "resume": resume, "scheduler": scheduler}
-    refused = [option for option, value in given.items() if value and not analysis.takes(option)]
+    refused = [option for option, value in given.items() if value and not analysis.takes(option, spec)]
     if refused:
-        takers = ", ".join(name for name, a in registry().items() if all(a.takes(o) for o in refused))
+        takers = ", ".join([name for name, a in registry().items() if a.parallel] +
+                           [f"{name} with [{a.parallel_with}]" for name, a in registry().items() if a.parallel_with] +
+                           [name for name, a in registry().items() if set(refused) <= set(a.run_options)])
+        without = f" without [{analysis.parallel_with}]" if analysis.parallel_with else ""
         raise InvalidValueError(f"{', '.join(refused)} apply to analyses that run points in worker processes "
-                                f"({takers}); this experiment's analysis is '{analysis.name}'.")
+                                f"({takers}); this experiment's analysis is '{analysis.name}'{without}.")
     model = build_model(spec.experiment.scenario)
     check_conditions(spec, model)  # every name of every condition, before any run
     folder = Path(out_dir) if out_dir else RESULTS_DIR / spec.experiment.name

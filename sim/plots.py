@@ -113,22 +113,26 @@ def _fmt(v) -> str:
 
 
 def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None):
-    """IC50 fold change vs the control per condition, with the 4PL fit's 95% CI whiskers (a fit diagnostic on
-    noise-free simulated points, not biological uncertainty); unfitted bars are marked. An intervention's bar is
+    """IC50 fold change vs the control per condition, with whiskers: the uncertainty band over the parameter
+    ranges (``ic50_fold_low``/``ic50_fold_high``) when ``shifts`` has it, else the 4PL fit-SE interval
+    (``ic50_fold_fit_se_low``/``_high``: a fit diagnostic on noise-free simulated points, not biological
+    uncertainty), and the figure says which; unfitted bars are marked. An intervention's bar is
     annotated with the fraction of its reference's EV shift it reverses ('rev') and the EV-specific part ('spec',
     beyond its effect without EVs)."""
     plt = pyplot()
     colours = condition_colours(shifts["condition"])
     fig, ax = plt.subplots(figsize=(max(6.0, 0.7 * len(shifts) + 2), 4.6))
     xs = np.arange(len(shifts))
+    band = "ic50_fold_low" in shifts and np.isfinite(shifts["ic50_fold_low"].to_numpy(dtype=float)).any()
+    low, high = ("ic50_fold_low", "ic50_fold_high") if band else ("ic50_fold_fit_se_low", "ic50_fold_fit_se_high")
     for x, (_, s) in zip(xs, shifts.iterrows()):
         col = colours[s["condition"]]
         if math.isfinite(s["ic50_fold"]):
             ax.bar(x, s["ic50_fold"], color=col, width=0.7, bottom=0)
-            lo, hi = s["ic50_fold_lower"], s["ic50_fold_upper"]
-            if math.isfinite(lo) and math.isfinite(hi):
-                ax.errorbar(x, s["ic50_fold"], yerr=[[s["ic50_fold"] - lo], [hi - s["ic50_fold"]]], color="black",
-                            capsize=3, lw=1)
+            lo, hi = s[low], s[high]
+            if math.isfinite(lo) and math.isfinite(hi):  # a band need not hold the point (a default at a range's end)
+                ax.vlines(x, lo, hi, color="black", lw=1)
+                ax.hlines([lo, hi], x - 0.08, x + 0.08, color="black", lw=1)
             label = f"{s['ic50_fold']:.2f}×"
             if math.isfinite(s.get("fraction_reversed", math.nan)):
                 label += f"\nrev {s['fraction_reversed']:.2f}"
@@ -138,7 +142,7 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
         else:
             ax.text(x, 1.0, f"IC50\n{s['ic50_report']}", ha="center", va="bottom", fontsize=7, color=col)
     ax.axhline(1.0, color="black", lw=0.8)
-    folds = shifts["ic50_fold_upper"].where(np.isfinite(shifts["ic50_fold_upper"]), shifts["ic50_fold"])
+    folds = shifts[high].where(np.isfinite(shifts[high]), shifts["ic50_fold"])
     if np.nanmax(folds.to_numpy(dtype=float), initial=1.0) > 20:  # log only when folds span decades
         ax.set_yscale("log")
         plain_log_ticks(ax.yaxis)
@@ -149,6 +153,10 @@ def plot_shift_bars(shifts: pd.DataFrame, control: str, title: str | None = None
     ax.set_xticks(xs, shifts["condition"], rotation=35, ha="right", fontsize=8)
     ax.set_ylabel(f"IC50 fold change vs '{control}' ({scale})")
     ax.grid(alpha=0.3, axis="y", which="both")
+    whiskers = (shifts.attrs.get("band_label", "uncertainty band over the parameter ranges") if band else
+                "4PL fit SE (lack of fit of noise-free points, not uncertainty)")
+    ax.text(0.01, 0.99, f"whiskers: {whiskers}", transform=ax.transAxes, ha="left", va="top", fontsize=7,
+            color="dimgrey")
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()

@@ -29,7 +29,7 @@ import re
 import reprlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Union
+from typing import Annotated, Optional, Union
 
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, TypeAdapter, ValidationError,
                       create_model, field_validator, model_validator)
@@ -151,11 +151,13 @@ def _model_name(analysis: str) -> str:
 
 @lru_cache(maxsize=None)
 def spec_model(analysis: str) -> type[ExperimentSpec]:
-    """The spec model of one analysis: :class:`ExperimentSpec` with that analysis's table (all keys optional),
-    named ``<Analysis>Spec`` in this module (so a spec pickles, e.g. to a worker process)."""
+    """The spec model of one analysis: :class:`ExperimentSpec` with that analysis's table (all keys optional) and
+    its optional tables (``Analysis.options``, absent = None), named ``<Analysis>Spec`` in this module (so a spec
+    pickles, e.g. to a worker process)."""
     found = get_analysis(analysis)
     return create_model(_model_name(analysis), __base__=ExperimentSpec, __module__=__name__,
-                        **{analysis: (found.Settings, Field(default_factory=found.Settings))})
+                        **{analysis: (found.Settings, Field(default_factory=found.Settings))},
+                        **{name: (Optional[table], None) for name, table in found.options.items()})
 
 
 def __getattr__(name: str):

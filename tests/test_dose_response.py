@@ -82,7 +82,7 @@ def test_shift_table_folds_cis_and_fraction_reversed():
     table = shift_table(fits, "control", {"EV + X": "EV", "EV + Y": "EV"}).set_index("condition")
     assert table.loc["EV", "ic50_fold"] == pytest.approx(4.0)
     se = math.hypot(0.2 / 4.0, 0.05 / 1.0)  # delta method on the log ratio
-    assert table.loc["EV", "ic50_fold_lower"] == pytest.approx(4.0 * math.exp(-1.959964 * se), rel=1e-5)
+    assert table.loc["EV", "ic50_fold_fit_se_low"] == pytest.approx(4.0 * math.exp(-1.959964 * se), rel=1e-5)
     assert table.loc["EV", "gr50_fold"] == pytest.approx(3.0)
     assert table.loc["EV + X", "fraction_reversed"] == pytest.approx(0.5)  # log(4/2)/log(4/1)
     assert math.isnan(table.loc["EV + Y", "ic50_fold"]) and "> 10" in table.loc["EV + Y", "note"]

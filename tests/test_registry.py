@@ -20,8 +20,18 @@ def test_the_registry_finds_the_five_analyses_each_with_its_table():
     assert sorted(found) == ["boolean", "dose_response", "screen", "sweep", "timecourse"]
     for name, analysis in found.items():
         assert isinstance(analysis, Analysis) and analysis.name == name
-        assert set(spec_model(name).model_fields) == {"experiment", "conditions", name}
+        assert set(spec_model(name).model_fields) == {"experiment", "conditions", name, *analysis.options}
     assert {n for n, a in found.items() if a.parallel} == {"sweep", "screen"}
+    # the one optional table: a dose-response's [uncertainty], absent unless given, which runs points in workers
+    assert {n: set(a.options) for n, a in found.items() if a.options} == {"dose_response": {"uncertainty"}}
+    plain = parse_spec(_spec("dose_response"))
+    assert plain.uncertainty is None and not found["dose_response"].in_workers(plain)
+    assert found["dose_response"].in_workers(parse_spec(_spec("dose_response", uncertainty={"samples": 12})))
+
+
+def test_an_option_table_belongs_to_its_analysis():
+    with pytest.raises(SpecError, match=r"uncertainty: is not a known key"):
+        parse_spec(_spec("timecourse", uncertainty={"samples": 12}))
 
 
 def test_a_spec_is_the_model_of_its_analysis_and_holds_only_its_table():

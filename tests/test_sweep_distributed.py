@@ -31,7 +31,12 @@ def _wait_for(path: Path, seconds: float = 60) -> None:
 def cluster(tmp_path):
     """`dask scheduler` and two `dask worker` processes, as a user would start them."""
     file = tmp_path / "scheduler.json"
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    # the workers import the sim these tests import (a git worktree's, not an editable install's other checkout)
+    import sim
+
+    here = str(Path(sim.__file__).resolve().parent.parent)
+    path = os.pathsep.join([here] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": path}
     procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
                                "--no-dashboard", "--scheduler-file", str(file)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -60,3 +65,18 @@ def test_distributed_run_gives_the_local_table(cluster, tmp_path):
     remote = run_sweep(evaluate, points, tmp_path / "remote", chunk_size=2, scheduler=cluster)
     local = run_sweep(evaluate, points, tmp_path / "local", chunk_size=2, workers=1)
     pd.testing.assert_frame_equal(remote, local)
+
+
+def test_uncertainty_band_on_a_dask_scheduler_is_the_local_one(cluster, tmp_path):
+    # a dose-response's [uncertainty] sample runs on the sweep runner, so --scheduler applies to it unchanged
+    from sim.experiment import run_experiment
+    from sim.spec import parse_spec
+
+    spec = parse_spec({"experiment": {"name": "u", "scenario": "pdac_gem", "analysis": "dose_response"},
+                       "dose_response": {"doses": [0.005, 0.02, 0.05, 0.15, 0.5, 2.0]},
+                       "uncertainty": {"samples": 10, "parameters": ["k_escape", "mirna_max_repression"]},
+                       "conditions": [{"name": "control"}, {"name": "CAF-EV", "ev_mode": "addition"}]})
+    run_experiment(spec, tmp_path / "remote", scheduler=cluster, quiet=True)
+    run_experiment(spec, tmp_path / "local", workers=1, quiet=True)
+    for name in ("uncertainty.csv", "shifts.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "remote" / name), pd.read_csv(tmp_path / "local" / name))

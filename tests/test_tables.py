@@ -101,3 +101,54 @@ def test_bad_number_in_drug_table_names_line(models_copy):
     path.write_text(text)
     with pytest.raises(TableError, match=r"drugs.tsv:\d+: 'potency_uM' must be a number. Got 'fast'"):
         load_catalogue(models_copy)
+
+
+def test_parameter_ranges_hold_every_default_and_name_real_parameters(cat, pdac_model):
+    # DESIGN 2.7 ranges (parameter_ranges.tsv): each names a parameter of parameters.tsv in its own unit, and the
+    # table's default lies inside it; templates cover every instance in a scenario's model.
+    assert {"k_escape", "ev_uptake_fraction_24h", "{cargo}_per_EV", "mirna_max_repression"} <= set(cat.ranges)
+    for name, row in cat.ranges.items():
+        param = cat.parameters[name]
+        assert row["unit"] == param["unit"] and row["source"]
+        assert row["low"] <= param["value"] <= row["high"], name
+    ranges = cat.model_ranges(pdac_model.defaults)
+    assert ranges["k_escape"]["low"] == pytest.approx(0.00118) and ranges["k_escape"]["scale"] == "log"
+    assert ranges["PTEN_protein_half_life"]["high"] == 100 and ranges["PTEN_protein_half_life"]["value"] == 30
+    assert ranges["miR_3173_5p_per_EV"]["inside"]  # the published regime, 1 copy per EV, is the range's top
+    assert "k_pten" not in ranges  # a model-scale parameter has no range of 2.7
+
+
+def _edit_range(models_copy, name: str, column: int, value: str) -> int:
+    path = models_copy / "tables" / "parameter_ranges.tsv"
+    lines = path.read_text().splitlines()
+    idx = next(i for i, ln in enumerate(lines) if ln.startswith(name + "\t"))
+    cells = lines[idx].split("\t")
+    cells[column] = value
+    lines[idx] = "\t".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return idx + 1
+
+
+def test_range_that_excludes_the_default_is_reported_not_moved(models_copy):
+    line = _edit_range(models_copy, "k_escape", 2, "0.04")  # high below the default 0.05
+    with pytest.raises(TableError, match=rf"parameter_ranges.tsv:{line}: range of parameter 'k_escape': the default "
+                                         r"0.05 1/h \(parameters.tsv line \d+\) lies outside 0.00118-0.04"):
+        load_catalogue(models_copy)
+
+
+def test_range_of_unknown_parameter_suggests_the_closest(models_copy):
+    line = _edit_range(models_copy, "k_escape", 0, "k_escpe")
+    with pytest.raises(TableError, match=rf"parameter_ranges.tsv:{line}: .*'k_escpe': no such parameter in "
+                                         r"parameters.tsv. Did you mean 'k_escape'\?"):
+        load_catalogue(models_copy)
+
+
+def test_range_in_another_unit_or_scale_is_rejected(models_copy):
+    _edit_range(models_copy, "k_escape", 3, "1/min")
+    with pytest.raises(TableError, match=r"the unit must be the parameter's own, '1/h'"):
+        load_catalogue(models_copy)
+    _edit_range(models_copy, "k_escape", 3, "1/h")
+    _edit_range(models_copy, "k_escape", 4, "logit")
+    load_catalogue.cache_clear()
+    with pytest.raises(TableError, match=r"'scale' must be one of lin, log. Got 'logit'"):
+        load_catalogue(models_copy)

@@ -5,6 +5,8 @@ An analysis is one module of :mod:`sim.analyses` that defines ``ANALYSIS``, an i
 
 - ``name``: the value of ``analysis`` in a spec, and the name of the spec's table of settings (``[<name>]``);
 - ``Settings``: the pydantic model of that table (every key optional, with its default);
+- ``options`` (optional): further tables the analysis accepts, by name, each absent by default (``None``), e.g. a
+  dose-response's ``[uncertainty]``;
 - ``check(spec)``: checks across the table and the conditions (condition names, settings a condition must not
   set), raising ValueError; run while the spec is validated, so a bad spec fails before any work;
 - ``run(spec, model, folder, options)``: the runs, tables, plots and provenance; returns an
@@ -64,11 +66,19 @@ class Analysis(ABC):
     name: ClassVar[str]
     Settings: ClassVar[type[BaseModel]]
     parallel: ClassVar[bool] = False  # runs points in worker processes: takes workers, resume, scheduler
-    options: ClassVar[tuple[str, ...]] = ()  # of those, the ones a non-parallel analysis takes (e.g. workers)
+options: ClassVar[dict[str, type[BaseModel]]] = {}  # optional tables besides [<name>], e.g. [uncertainty]
+    parallel_with: ClassVar[str | None] = None  # the option whose table, when given, runs points in workers
+    run_options: ClassVar[tuple[str, ...]] = ()  # run options taken without workers of the sweep runner (e.g.
+    #                                              calibrate's --workers for pyPESTO's process engine)
 
-    def takes(self, option: str) -> bool:
-        """Whether the run option ``workers``, ``resume`` or ``scheduler`` applies to this analysis."""
-        return self.parallel or option in self.options
+    def in_workers(self, spec) -> bool:
+        """Whether ``spec`` runs points in worker processes: always for a ``parallel`` analysis, else only when
+        the spec has the ``parallel_with`` table (a dose-response's ``[uncertainty]`` sample)."""
+        return self.parallel or (self.parallel_with is not None and getattr(spec, self.parallel_with, None) is not None)
+
+    def takes(self, option: str, spec) -> bool:
+        """Whether the run option ``workers``, ``resume`` or ``scheduler`` applies to ``spec``."""
+        return self.in_workers(spec) or option in self.run_options
 
     def check(self, spec) -> None:
         """Checks across the analysis's table and the spec's conditions; ValueError naming the keys."""

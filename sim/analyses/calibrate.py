@@ -131,7 +131,7 @@ def _petab(model, conditions, data, settings, parameters, folder):
 class Calibrate(Analysis):
     name = "calibrate"
     Settings = CalibrateSettings
-    options = ("workers",)  # pyPESTO's process engine runs starts and profiles in workers; no resume or scheduler
+    run_options = ("workers",)  # pyPESTO's process engine runs starts and profiles in workers; no resume/scheduler
 
     def check(self, spec) -> None:
         settings, names = spec.settings, [c.name for c in spec.conditions]

@@ -15,7 +15,11 @@ EV-specific reversal). The spec's table (all optional)::
 
 Writes dose_response.csv (one row per condition and dose), fits.csv (4PL and GR metrics per condition), shifts.csv
 (the shift table; also the summary), dose_response.png, ic50_shift.png and, when an intervention is given at
-several doses, reversal.csv/reversal.png; with parameters.csv, model.xml and metadata.json.
+several doses, reversal.csv/reversal.png; with parameters.csv, model.xml and metadata.json. With an
+``[uncertainty]`` table (:mod:`sim.analyses.uncertainty`), the DESIGN.md 2.7 ranges are sampled (Latin hypercube,
+in worker processes: ``--workers``, ``--resume`` and ``--scheduler`` apply to it) into a band around every curve
+(uncertainty.csv, uncertainty_bands.csv, uncertainty.png) and IC50 fold (``ic50_fold_low``/``ic50_fold_high`` in
+shifts.csv).
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from tqdm import tqdm
 
 from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition, no_condition_key
+from sim.analyses.uncertainty import UncertaintySettings, check_settings, run_uncertainty
 from sim.budget import budget_part, delivery_notes
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition, InterventionDose
@@ -164,10 +169,13 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
                 level: float = 0.95, alone: dict | None = None) -> pd.DataFrame:
     """IC50 and GR50 fold change of every condition against the control, and the fraction of the shift reversed.
 
-    ``ic50_fold`` = IC50(condition)/IC50(control) with the absolute IC50 (viability 0.5) and a delta-method CI on
-    the log ratio; ``gr50_fold`` likewise (no CI: the GR fit is the reference implementation's, without SEs).
-    The CI is a fit diagnostic of noise-free simulated points (lack of fit of the 4PL), not an uncertainty of the
-    biology. For a condition with a reference (an intervention on top of an EV exposure), ``fraction_reversed`` =
+    ``ic50_fold`` = IC50(condition)/IC50(control) with the absolute IC50 (viability 0.5), and
+    ``ic50_fold_fit_se_low``/``ic50_fold_fit_se_high`` = fold x exp(-/+ z SE) with the delta-method SE of the log
+    ratio from the two 4PL fits (z for ``level``); ``gr50_fold`` likewise (no SE: the GR fit is the reference
+    implementation's, without SEs). That interval is a fit diagnostic of noise-free simulated points (lack of fit
+    of the 4PL), not an uncertainty of the biology (DESIGN.md 2.8): the uncertainty band over the parameter ranges
+    is ``ic50_fold_low``/``ic50_fold_high`` (:mod:`sim.analyses.uncertainty`). For a condition with a reference
+    (an intervention on top of an EV exposure), ``fraction_reversed`` =
     log(IC50_ref/IC50_cond)/log(IC50_ref/IC50_control): 0 = no reversal, 1 = back to control, > 1 = sensitised
     beyond control. It counts any sensitisation; ``fraction_reversed_specific`` (with ``alone``, the same
     intervention without EVs) counts only what the intervention takes back beyond its effect on cells without EVs:
@@ -187,14 +195,14 @@ def shift_table(fits: pd.DataFrame, control: str, references: dict | None = None
     rows = []
     for name, f in fits.iterrows():
         row = {"condition": name, "ic50_uM": f["ic50_abs"], "ic50_report": f["ic50_report"], "status": f["status"],
-               "ic50_fold": math.nan, "ic50_fold_lower": math.nan, "ic50_fold_upper": math.nan,
+               "ic50_fold": math.nan, "ic50_fold_fit_se_low": math.nan, "ic50_fold_fit_se_high": math.nan,
                "gr50_uM": f.get("gr50", math.nan), "gr50_fold": math.nan, "reference": "",
                "fraction_reversed": math.nan, "alone": "", "fraction_reversed_specific": math.nan, "note": ""}
         if f["status"] == "ok" and ctrl["status"] == "ok":
             fold = f["ic50_abs"] / ctrl["ic50_abs"]
             se = math.hypot(f["ic50_abs_se"] / f["ic50_abs"], ctrl["ic50_abs_se"] / ctrl["ic50_abs"])
-            row.update(ic50_fold=fold, ic50_fold_lower=fold * math.exp(-z * se) if math.isfinite(se) else math.nan,
-                       ic50_fold_upper=fold * math.exp(z * se) if math.isfinite(se) else math.nan)
+            row.update(ic50_fold=fold, ic50_fold_fit_se_low=fold * math.exp(-z * se) if math.isfinite(se) else math.nan,
+                       ic50_fold_fit_se_high=fold * math.exp(z * se) if math.isfinite(se) else math.nan)
         else:
             row["note"] = f"IC50 {f['ic50_report']} vs control {ctrl['ic50_report']}"
         g, g0 = f.get("gr50", math.nan), ctrl.get("gr50", math.nan)
@@ -269,6 +277,8 @@ class DoseResponseAnalysis(Analysis):
 
     name = "dose_response"
     Settings = DoseResponseSettings
+    options = {"uncertainty": UncertaintySettings}
+    parallel_with = "uncertainty"  # the [uncertainty] sample runs its points in workers; the curves themselves not
 
     def check(self, spec) -> None:
         names = [c.name for c in spec.conditions]
@@ -279,6 +289,8 @@ class DoseResponseAnalysis(Analysis):
             if name is not None:
                 known_condition(label, name, names)
         no_condition_key(spec, "dose", "a dose-response runs the dose grid of [dose_response]; remove 'dose'.")
+        if spec.uncertainty is not None:
+            check_settings(spec.uncertainty)
 
     def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
         """Curves, fits, shift table and plots (``quick``: 6 doses)."""
@@ -299,8 +311,12 @@ class DoseResponseAnalysis(Analysis):
         fits = fit_curves(table)
         shifts = shift_table(fits, control, refs, alone=alone)
         title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
+        extra, uncertainty = [], None
+        if spec.uncertainty is not None:  # the parameter ranges' band around every curve and IC50 fold
+            shifts, extra, uncertainty = run_uncertainty(spec, model, conditions, control, doses, shifts, table, drug,
+                                                         folder, options)
         files = [write_table(table, folder / "dose_response.csv"), write_table(fits, folder / "fits.csv"),
-                 write_table(shifts, folder / "shifts.csv"),
+                 write_table(shifts, folder / "shifts.csv"), *extra,
                  write_table(model.parameter_table(), folder / "parameters.csv"),
                  model.write_sbml(folder / "model.xml"),
                  write_figure(plot_dose_response(table, fits, drug, title), folder / "dose_response.png"),
@@ -314,9 +330,12 @@ class DoseResponseAnalysis(Analysis):
         files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                     {"quick": quick, "doses_uM": [float(d) for d in doses], "control": control,
                                      "references": refs, "alone": alone, "added_conditions": [c.name for c in added],
-                                     "delivery_budget": budget, "delivery_notes": notes}))
-        summary = shifts[["condition", "ic50_report", "ic50_fold", "ic50_fold_lower", "ic50_fold_upper",
-                          "gr50_fold", "fraction_reversed", "fraction_reversed_specific", "status"]].copy()
+                                     "delivery_budget": budget, "delivery_notes": notes,
+                                     **({"uncertainty": uncertainty} if uncertainty else {})}))
+        band = ["ic50_fold_low", "ic50_fold_high"] if uncertainty else []
+        summary = shifts[["condition", "ic50_report", "ic50_fold", *band, "ic50_fold_fit_se_low",
+                          "ic50_fold_fit_se_high", "gr50_fold", "fraction_reversed", "fraction_reversed_specific",
+                          "status"]].copy()
         summary.attrs["footer"] = "\n".join(notes)
         return ExperimentResult(folder, files, table, summary)
 

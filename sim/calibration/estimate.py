@@ -1,8 +1,8 @@
 """Multi-start estimation and profile likelihood with pyPESTO, on cafev's protocol objective.
 
-:func:`multistart` fits from seeded uniform start points on the optimiser's scale (L-BFGS-B with central finite-difference
-gradients), :func:`profiles` walks each parameter's profile likelihood
-from the best fit (pyPESTO re-optimises the other parameters at every step) until the likelihood ratio falls below
+:func:`multistart` fits from seeded uniform start points on the optimiser's scale (L-BFGS-B with central
+finite-difference gradients), :func:`profiles` walks each parameter's profile likelihood from the best fit (pyPESTO
+re-optimises the other parameters at every step, with Powell's method) until the likelihood ratio falls below
 the threshold of the confidence level or a bound is reached, and :func:`profile_table` turns the profiles into
 confidence intervals and an identifiability class per parameter (Raue et al. 2009):
 

@@ -5,7 +5,8 @@ the absolute IC50s, their fold and the fit status. A factor is applied to the co
 a model parameter (``Condition.parameters``), ``caf_ratio`` or ``ev_dose_ug`` (exposure), or an intervention id
 (its dose; only on the condition, not on the reference). Evaluators that run the assay protocol also return the
 condition's delivery budget at drug addition (:mod:`sim.budget`: ``delivered_*``, ``loaded_*``, ``repression_*``,
-``ev_internalised_fraction``); :class:`Endpoint`, a single run from the model's initial state with no protocol and so
+``ev_internalised_fraction``); :class:`CurvesAtPoint` runs every condition of a dose-response at each point (an
+uncertainty sample); :class:`Endpoint`, a single run from the model's initial state with no protocol and so
 no moment of drug addition, does not.
 
 Every evaluator carries the ODE ``tolerances`` it runs with (default: the engine's), so that
@@ -125,6 +126,55 @@ class Endpoint:
         engine = engine_for(model, tolerances=self.tolerances)
         row = engine.simulate_array(values, self.end_h, 2, list(self.readouts))[-1, 1:]
         return dict(zip(self.readouts, row.tolist()))
+
+
+@dataclass
+class CurvesAtPoint:
+    """Every condition's dose-response at each point, with the point's values as model parameters: what an
+    uncertainty sample (:mod:`sim.analyses.uncertainty`) propagates from the parameter ranges to the curves.
+
+    ``conditions`` are Condition keyword dicts, run at ``doses`` (uM) with the assay protocol. A point's value of a
+    parameter that a condition sets itself (its ``parameters``, or the copies per EV of its delivery regime) is not
+    applied to that condition: what defines a condition is held, the rest is sampled.
+
+    Returns, for the condition at index ``i``: ``ic50_uM|i`` (absolute IC50, where the 4PL crosses 50%),
+    ``fit_status|i``, ``ic50_fold|i`` (over the condition at index ``control``; NaN unless both fits are ``ok``) and
+    ``viability|i|j`` at dose ``j``. Flat columns, so a point is one row of a sweep's Parquet parts.
+    """
+
+    scenario: str
+    conditions: tuple
+    doses: tuple
+    control: int = 0
+    assay_h: float = 72.0
+    pretreatment_h: float = 48.0
+    tolerances: Tolerances = Tolerances()
+
+    def held(self, model) -> list[set]:
+        """Per condition, the names of the parameters it sets itself (never sampled for it)."""
+        cat = load_catalogue()
+        return [set(Condition(**c).values(model, cat)) for c in self.conditions]
+
+    def __call__(self, inputs: dict) -> dict:
+        model = scenario_model(self.scenario)
+        conds = []
+        for c, held in zip(self.conditions, self.held(model)):
+            sampled = {k: float(v) for k, v in inputs.items() if k not in held}
+            conds.append(Condition(**{**c, "parameters": {**sampled, **c.get("parameters", {})}}))
+        table = run_dose_response(model, conds, doses=list(self.doses), assay_h=self.assay_h,
+                                  pretreatment_h=self.pretreatment_h, tolerances=self.tolerances)
+        fits = fit_curves(table).set_index("condition")
+        ctrl = fits.loc[conds[self.control].name]
+        out = {}
+        for i, c in enumerate(conds):
+            f = fits.loc[c.name]
+            ok = f["status"] == "ok" and ctrl["status"] == "ok"
+            out[f"ic50_uM|{i}"] = float(f["ic50_abs"])
+            out[f"fit_status|{i}"] = str(f["status"])
+            out[f"ic50_fold|{i}"] = float(f["ic50_abs"] / ctrl["ic50_abs"]) if ok else math.nan
+            curve = table[(table["condition"] == c.name) & (table["dose_uM"] > 0)]["viability"].to_numpy()
+            out.update({f"viability|{i}|{j}": float(v) for j, v in enumerate(curve)})
+        return out
 
 
 SPECIES_STATISTICS = ("end", "max", "at")
