@@ -66,7 +66,7 @@ class Analysis(ABC):
     name: ClassVar[str]
     Settings: ClassVar[type[BaseModel]]
     parallel: ClassVar[bool] = False  # runs points in worker processes: takes workers, resume, scheduler
-options: ClassVar[dict[str, type[BaseModel]]] = {}  # optional tables besides [<name>], e.g. [uncertainty]
+    options: ClassVar[dict[str, type[BaseModel]]] = {}  # optional tables besides [<name>], e.g. [uncertainty]
     parallel_with: ClassVar[str | None] = None  # the option whose table, when given, runs points in workers
     run_options: ClassVar[tuple[str, ...]] = ()  # run options taken without workers of the sweep runner (e.g.
     #                                              calibrate's --workers for pyPESTO's process engine)
@@ -74,7 +74,8 @@ options: ClassVar[dict[str, type[BaseModel]]] = {}  # optional tables besides [<
     def in_workers(self, spec) -> bool:
         """Whether ``spec`` runs points in worker processes: always for a ``parallel`` analysis, else only when
         the spec has the ``parallel_with`` table (a dose-response's ``[uncertainty]`` sample)."""
-        return self.parallel or (self.parallel_with is not None and getattr(spec, self.parallel_with, None) is not None)
+        return self.parallel or (self.parallel_with is not None
+                                 and getattr(spec, self.parallel_with, None) is not None)
 
     def takes(self, option: str, spec) -> bool:
         """Whether the run option ``workers``, ``resume`` or ``scheduler`` applies to ``spec``."""

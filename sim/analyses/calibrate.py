@@ -39,6 +39,7 @@ from sim.calibration import bands as band_mod
 from sim.calibration import estimate as est
 from sim.calibration.directions import confounded_sets, flat_directions
 from sim.calibration.objective import ProtocolObjective
+from sim.calibration.petab import export_petab
 from sim.calibration.plots import plot_fit, plot_folds, plot_profiles, plot_waterfall
 from sim.calibration.problem import free_parameters, information_criteria, read_data
 from sim.errors import SimulationError
@@ -123,11 +124,6 @@ def _footer(table, directions, criteria, sigma, folds, reference, level, petab) 
     return "\n".join(lines)
 
 
-def _petab(model, conditions, data, settings, parameters, folder):
-    from types import SimpleNamespace
-    return SimpleNamespace(mapped=False, reason="PEtab export not yet wired", files=[])
-
-
 class Calibrate(Analysis):
     name = "calibrate"
     Settings = CalibrateSettings
@@ -179,7 +175,9 @@ class Calibrate(Analysis):
         band, folds = band_mod.band_table(curves), band_mod.fold_table(ic50s)
         n_estimated = len(parameters) + (1 if objective.noise_estimated else 0)
         criteria = information_criteria(float(result.optimize_result.list[0].fval), len(data), n_estimated)
-        petab = _petab(model, conditions, data, settings, parameters, folder)
+        petab = export_petab(model, conditions, data, settings.assay_time_h, settings.pretreatment_h,
+                             [(p.name, p.low, p.high, p.scale) for p in parameters], settings.noise,
+                             folder / "petab")
         title = f"{spec.experiment.name}: {model.preset.get('title', model.name)}"
         drug = next((c.drug for c in conditions if c.drug), None) or model.drug or ""
         files = [write_table(table, folder / "calibration.csv"), write_table(starts, folder / "starts.csv"),

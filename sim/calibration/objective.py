@@ -44,7 +44,8 @@ class ProtocolObjective:
         condition, dose_uM, response (relative viability), as :func:`sim.calibration.problem.read_data` returns.
     parameters : list of FreeParameter
     assay_h, pretreatment_h : float
-        The drug phase and the EV/intervention pretreatment, in h.
+        The drug phase (a condition's own ``assay_time_h`` takes precedence) and the EV/intervention pretreatment,
+        in h.
     noise : float or "estimate"
         The response SD, or ``"estimate"`` (profiled out).
 
@@ -62,6 +63,7 @@ class ProtocolObjective:
         self.assay_h, self.pretreatment_h = float(assay_h), float(pretreatment_h)
         self.noise = noise
         self.base_values = {c.name: c.values(model) for c in self.conditions}
+        self.hours = {c.name: float(c.assay_time_h or assay_h) for c in self.conditions}  # a condition's own wins
         self.y = data["response"].to_numpy(dtype=float)
         self.doses = {name: np.unique(sub["dose_uM"].to_numpy(dtype=float))
                       for name, sub in data.groupby("condition", sort=False)}
@@ -101,10 +103,11 @@ class ProtocolObjective:
         out = {}
         for name, grid in doses.items():
             values = {**self.base_values[name], **theta}
-            control = protocol.endpoint({**values, "drug_ext": 0.0}, self.assay_h, ["N_cancer"])[0]
+            hours = self.hours[name]
+            control = protocol.endpoint({**values, "drug_ext": 0.0}, hours, ["N_cancer"])[0]
             out[name] = np.array([1.0 if d == 0 else
-                                  protocol.endpoint({**values, "drug_ext": float(d)}, self.assay_h,
-                                                    ["N_cancer"])[0] / control for d in grid])
+                                  protocol.endpoint({**values, "drug_ext": float(d)}, hours, ["N_cancer"])[0]
+                                  / control for d in grid])
         return out
 
     def predictions(self, x) -> np.ndarray:
