@@ -18,6 +18,7 @@ dynamic models. Bioinformatics 39:btad711.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,10 +110,13 @@ def profiles(problem, result, level: float, workers: int = 1, progress: bool = F
     import pypesto.profile
 
     ratio = threshold_ratio(level)
-    options = pypesto.profile.ProfileOptions(ratio_min=0.5 * ratio, default_step_size=0.1, min_step_size=0.01,
-                                             max_step_size=PROFILE_MAX_STEP, delta_ratio_max=0.1)
-    return pypesto.profile.parameter_profile(problem, result, _profile_optimizer(), engine=_engine(workers),
-                                             profile_options=options, progress_bar=progress)
+    options = pypesto.profile.ProfileOptions(ratio_min=0.5 * ratio, default_step_size_absolute=0.1,
+                                             min_step_size_absolute=0.01, max_step_size_absolute=PROFILE_MAX_STEP,
+                                             delta_ratio_max=0.1)
+    with warnings.catch_warnings():  # pyPESTO hands Powell a gradient it does not use, and scipy says so
+        warnings.filterwarnings("ignore", message="Method Powell does not use gradient", category=RuntimeWarning)
+        return pypesto.profile.parameter_profile(problem, result, _profile_optimizer(), engine=_engine(workers),
+                                                 profile_options=options, progress_bar=progress)
 
 
 @dataclass(frozen=True)

@@ -32,20 +32,15 @@ from sim.protocol import AssayProtocol
 FAILED_RESIDUAL = 1e3  # a residual per point when the model cannot be simulated at a parameter vector
 
 
-class ProtocolObjective:
-    """Residuals and negative log-likelihood of ``data`` under ``model`` for the estimated ``parameters``.
+class DataObjective:
+    """Residuals and negative log-likelihood of ``data`` for the estimated ``parameters``, given a model of the
+    relative viability (:meth:`viability`, which subclasses provide).
 
     Parameters
     ----------
-    model : BuiltModel
-    conditions : list of Condition
-        Every condition named in the data.
     data : pandas.DataFrame
         condition, dose_uM, response (relative viability), as :func:`sim.calibration.problem.read_data` returns.
     parameters : list of FreeParameter
-    assay_h, pretreatment_h : float
-        The drug phase (a condition's own ``assay_time_h`` takes precedence) and the EV/intervention pretreatment,
-        in h.
     noise : float or "estimate"
         The response SD, or ``"estimate"`` (profiled out).
 
@@ -55,19 +50,13 @@ class ProtocolObjective:
         Objective evaluations so far (this process).
     """
 
-    def __init__(self, model, conditions, data: pd.DataFrame, parameters, assay_h: float, pretreatment_h: float,
-                 noise: float | str):
-        self.model = model
-        self.conditions = list(conditions)
+    def __init__(self, data: pd.DataFrame, parameters, noise: float | str):
         self.parameters = list(parameters)
-        self.assay_h, self.pretreatment_h = float(assay_h), float(pretreatment_h)
         self.noise = noise
-        self.base_values = {c.name: c.values(model) for c in self.conditions}
-        self.hours = {c.name: float(c.assay_time_h or assay_h) for c in self.conditions}  # a condition's own wins
         self.y = data["response"].to_numpy(dtype=float)
         self.doses = {name: np.unique(sub["dose_uM"].to_numpy(dtype=float))
                       for name, sub in data.groupby("condition", sort=False)}
-        # data row -> position in the concatenated predictions of predict_doses(self.doses)
+        # data row -> position in the concatenated predictions of viability(x, self.doses)
         offsets, start = {}, 0
         for name, doses in self.doses.items():
             offsets[name] = start
@@ -75,18 +64,10 @@ class ProtocolObjective:
         self.index = np.array([offsets[c] + int(np.searchsorted(self.doses[c], d))
                                for c, d in zip(data["condition"], data["dose_uM"])])
         self.evaluations = 0
-        self._protocol = None
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_protocol"] = None  # a compiled engine does not travel; engine_for compiles or reuses it
-        return state
-
-    @property
-    def protocol(self) -> AssayProtocol:
-        if self._protocol is None:
-            self._protocol = AssayProtocol(engine_for(self.model), self.pretreatment_h)
-        return self._protocol
+    def viability(self, x, doses: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Relative viability of each condition at its ``doses`` (uM) under parameters ``x`` (optimiser scale)."""
+        raise NotImplementedError
 
     @property
     def noise_estimated(self) -> bool:
@@ -95,20 +76,6 @@ class ProtocolObjective:
     def natural(self, x) -> dict[str, float]:
         """Parameter values on their own scale (unit) from the optimiser's ``x``."""
         return {p.name: p.from_scaled(float(v)) for p, v in zip(self.parameters, np.atleast_1d(x))}
-
-    def viability(self, x, doses: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Relative viability of each condition at its ``doses`` (uM) under parameters ``x`` (optimiser scale)."""
-        theta = self.natural(x)
-        protocol = self.protocol
-        out = {}
-        for name, grid in doses.items():
-            values = {**self.base_values[name], **theta}
-            hours = self.hours[name]
-            control = protocol.endpoint({**values, "drug_ext": 0.0}, hours, ["N_cancer"])[0]
-            out[name] = np.array([1.0 if d == 0 else
-                                  protocol.endpoint({**values, "drug_ext": float(d)}, hours, ["N_cancer"])[0]
-                                  / control for d in grid])
-        return out
 
     def predictions(self, x) -> np.ndarray:
         """The model's response for every data row (NaN where the model cannot be simulated)."""
@@ -144,3 +111,55 @@ class ProtocolObjective:
             return float(self.noise)
         r = self.residuals(x)
         return math.sqrt(float(r @ r) / len(r))
+
+
+class ProtocolObjective(DataObjective):
+    """:class:`DataObjective` whose viability is cafev's assay protocol on ``model`` under ``conditions``.
+
+    Parameters
+    ----------
+    model : BuiltModel
+    conditions : list of Condition
+        Every condition named in the data.
+    data, parameters, noise
+        As :class:`DataObjective`.
+    assay_h, pretreatment_h : float
+        The drug phase (a condition's own ``assay_time_h`` takes precedence) and the EV/intervention pretreatment,
+        in h.
+    """
+
+    def __init__(self, model, conditions, data: pd.DataFrame, parameters, assay_h: float, pretreatment_h: float,
+                 noise: float | str):
+        super().__init__(data, parameters, noise)
+        self.model = model
+        self.conditions = list(conditions)
+        self.assay_h, self.pretreatment_h = float(assay_h), float(pretreatment_h)
+        self.base_values = {c.name: c.values(model) for c in self.conditions}
+        self.hours = {c.name: float(c.assay_time_h or assay_h) for c in self.conditions}  # a condition's own wins
+        self._protocol = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_protocol"] = None  # a compiled engine does not travel; engine_for compiles or reuses it
+        return state
+
+    @property
+    def protocol(self) -> AssayProtocol:
+        if self._protocol is None:
+            self._protocol = AssayProtocol(engine_for(self.model), self.pretreatment_h)
+        return self._protocol
+
+    def viability(self, x, doses: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Relative viability of each condition at its ``doses`` (uM) under parameters ``x`` (optimiser scale)."""
+        theta = self.natural(x)
+        protocol = self.protocol
+        out = {}
+        for name, grid in doses.items():
+            values = {**self.base_values[name], **theta}
+            hours = self.hours[name]
+            control = protocol.endpoint({**values, "drug_ext": 0.0}, hours, ["N_cancer"])[0]
+            out[name] = np.array([1.0 if d == 0 else
+                                  protocol.endpoint({**values, "drug_ext": float(d)}, hours, ["N_cancer"])[0]
+                                  / control for d in grid])
+        return out
+
