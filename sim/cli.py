@@ -3,6 +3,7 @@
 Usage::
 
     cafev run experiments/gw4869_reversal.toml | gw4869_reversal [-o DIR] [--quick]
+    cafev calibrate experiments/calibrate_ovarian_ptx_pgp.toml | calibrate_ovarian_ptx_pgp [-o DIR] [--workers N]
     cafev fit plate.csv [-o DIR] [--control dose0|COUNT]
     cafev attractors model.bnet|model.sbml [--update async|sync] [--fix NODE=0 ...] [-o DIR]
     cafev compare pdac_gem [-o DIR]
@@ -27,7 +28,7 @@ from sim.experiment import run_experiment
 from sim.plate import run_fit
 from sim.results import RESULTS_DIR, write_table
 from sim.sbml import check_sbml
-from sim.spec import shipped_experiments
+from sim.spec import load_spec, shipped_experiments
 from sim.textfiles import read_toml
 
 LISTS = ("scenarios", "experiments", "interventions", "drugs", "cargo", "parameters", "genes")
@@ -105,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--resume", action="store_true", help="sweeps: continue an interrupted run")
     p_run.add_argument("--quiet", action="store_true", help="no progress bar")
     p_run.add_argument("--scheduler", help="sweeps: run on a Dask distributed scheduler, e.g. tcp://host:8786")
+    p_cal = sub.add_parser("calibrate", help="estimate parameters from dose-response data (an experiment with "
+                                             "analysis = 'calibrate')")
+    p_cal.add_argument("spec", help="a calibrate experiment (TOML), or the name of a shipped one")
+    p_cal.add_argument("-o", "--out", help="output folder (default results/<experiment>)")
+    p_cal.add_argument("--quick", action="store_true", help="3 starts at most, for smoke tests")
+    p_cal.add_argument("--workers", type=int, help="processes for starts and profiles (default 1)")
+    p_cal.add_argument("--quiet", action="store_true", help="no progress bars")
     p_fit = sub.add_parser("fit", help="fit measured dose-response data (CSV: condition, dose, response)")
     p_fit.add_argument("data", help="CSV with columns condition, dose, response (optional replicate)")
     p_fit.add_argument("-o", "--out", help="output folder (default results/fit_<file stem>)")
@@ -126,9 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     p_exp.add_argument("-o", "--out", required=True, help="output .xml file")
     args = parser.parse_args(argv)
     try:
-        if args.command == "run":
-            result = run_experiment(args.spec, args.out, quick=args.quick, workers=args.workers, resume=args.resume,
-                                    quiet=args.quiet, scheduler=args.scheduler)
+        if args.command in ("run", "calibrate"):
+            if args.command == "calibrate":
+                spec = load_spec(args.spec)
+                if spec.experiment.analysis != "calibrate":
+                    raise InvalidValueError(f"{args.spec}: 'cafev calibrate' runs experiments with analysis = "
+                                            f"'calibrate'; this one's is '{spec.experiment.analysis}' (use "
+                                            f"'cafev run').")
+                result = run_experiment(spec, args.out, quick=args.quick, workers=args.workers, quiet=args.quiet)
+            else:
+                result = run_experiment(args.spec, args.out, quick=args.quick, workers=args.workers,
+                                        resume=args.resume, quiet=args.quiet, scheduler=args.scheduler)
             with pd.option_context("display.width", 160, "display.max_columns", 20, "display.float_format",
                                    "{:.4g}".format):
                 print(result.summary.to_string(index=False))

@@ -38,7 +38,7 @@ def synthetic(fold: float, sd: float, seed: int, replicates: int = 3) -> pd.Data
 
 def calibrate(objective, n_starts: int = 3, seed: int = 0, level: float = 0.95):
     problem = est.pypesto_problem(objective)
-    result = est.profiles(problem, est.multistart(problem, n_starts, seed), level)
+    result = est.profiles(problem, est.multistart(problem, n_starts, seed), objective, level)
     return result, est.profile_table(result, objective, level)
 
 

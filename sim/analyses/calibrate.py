@@ -160,7 +160,7 @@ class Calibrate(Analysis):
         starts = est.start_table(result, objective)
         if not np.isfinite(starts["nll"].iloc[0]):
             raise est_failed(starts)
-        result = est.profiles(problem, result, level, workers, progress)
+        result = est.profiles(problem, result, objective, level, progress)
         best = np.asarray(result.optimize_result.list[0].x, dtype=float)
         table = _implied(est.profile_table(result, objective, level))
         paths = est.profile_paths(result, objective)

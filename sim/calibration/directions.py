@@ -18,6 +18,8 @@ models. PLoS Comput Biol 3:e189.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
@@ -70,7 +72,8 @@ def flat_directions(objective, x: np.ndarray, sigma: float, level: float = 0.95)
     pandas.DataFrame
         kind (``flat`` or ``determined``), combination (the parameters as a power product or sum), parameters
         (those taking part), eigenvalue, halfwidth (Wald, on the optimiser's scale: decades for log parameters),
-        box_extent, estimate (the combination's value at ``x``: the product for log parameters), lower, upper.
+        box_extent, estimate (the combination's value at ``x``: the product for log parameters), lower, upper
+        (Wald; NaN for a flat direction, whose value the data do not give).
     """
     params = objective.parameters
     names = [p.name for p in params]
@@ -89,12 +92,12 @@ def flat_directions(objective, x: np.ndarray, sigma: float, level: float = 0.95)
         span = halfwidth / float(np.max(np.abs(v)))  # the half-width of the combination w.x (w = v / max|v|)
         members = [n for n, e in zip(names, w) if abs(e) >= MEMBER]
         log = all(s == "log" for s in scales)
-        rows.append({"kind": "flat" if halfwidth > 0.5 * extent else "determined", "combination": text,
+        flat = halfwidth > 0.5 * extent
+        value = [centre, centre - span, centre + span]
+        value = [math.nan] * 3 if flat else [10 ** v for v in value] if log else value  # a flat one has none
+        rows.append({"kind": "flat" if flat else "determined", "combination": text,
                      "parameters": ", ".join(members), "eigenvalue": float(lam), "halfwidth": halfwidth,
-                     "box_extent": extent,
-                     "estimate": 10 ** centre if log else centre,
-                     "lower": 10 ** (centre - span) if log else centre - span,
-                     "upper": 10 ** (centre + span) if log else centre + span})
+                     "box_extent": extent, "estimate": value[0], "lower": value[1], "upper": value[2]})
     return pd.DataFrame(rows)
 
 

@@ -18,20 +18,24 @@ dynamic models. Bioinformatics 39:btad711.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
+from sim.calibration.directions import sensitivities
+
 FD_STEP = 1e-2  # central-difference step on the optimiser's scale (0.01 decade = 2.3% for a log parameter): far
 #                 above the ODE solver's relative error (1e-6), with a truncation error of order step^2
 MAX_EVALUATIONS = 200  # per start
 # L-BFGS-B stops when the NLL falls by less than FTOL relative (1e-5 of an NLL of 100, far below the 1.92 of a 95%
-# interval) or the projected gradient is below GTOL per unit of the optimiser's scale
-FTOL, GTOL = 1e-7, 1e-3
-PROFILE_MAX_STEP = 0.5  # largest profile step on the optimiser's scale (half a decade where the profile is flat)
+# interval) or the projected gradient is below GTOL per unit of the optimiser's scale (along a flat direction that
+# leaves at most 0.04 of NLL over 4 decades; a tighter GTOL spent hundreds of evaluations per profile step where the
+# NLL curves by ~1e3 per decade^2)
+FTOL, GTOL = 1e-7, 1e-2
+PROFILE_MAX_STEP = 0.25  # largest profile step on the optimiser's scale (a quarter decade where a profile is flat)
+MIN_STEP = 0.005
 
 
 def threshold_ratio(level: float) -> float:
@@ -41,15 +45,15 @@ def threshold_ratio(level: float) -> float:
 
 
 def pypesto_problem(objective):
-    """The pyPESTO problem of a :class:`sim.calibration.objective.ProtocolObjective`: its NLL as ``fun``, with
-    central finite-difference gradients (pyPESTO's ``FD``); bounds and scales from the parameters."""
+    """The pyPESTO problem of a :class:`sim.calibration.objective.DataObjective`: its NLL as ``fun`` and its
+    central-difference gradient as ``grad`` (computed only when an optimiser asks for it: pyPESTO's ``FD`` wrapper
+    evaluated the differences on every call, 4-5 evaluations for each value Powell's method asked for); bounds and
+    scales from the parameters."""
     import pypesto  # deferred: 2-4 s to import, needed only when a calibration runs
-    import pypesto.objective
 
     names = [p.name for p in objective.parameters]
     bounds = np.array([p.bounds for p in objective.parameters], dtype=float)
-    fun = pypesto.objective.FD(pypesto.Objective(fun=objective, x_names=names), grad=True, hess=False,
-                               delta_fun=FD_STEP, method="central", x_names=names)
+    fun = pypesto.Objective(fun=objective, grad=lambda x: objective.gradient(x, FD_STEP), x_names=names)
     return pypesto.Problem(fun, lb=bounds[:, 0], ub=bounds[:, 1], x_names=names,
                            x_scales=["log10" if p.scale == "log" else "lin" for p in objective.parameters],
                            copy_objective=False)
@@ -60,16 +64,6 @@ def _optimizer():
 
     return pypesto.optimize.ScipyOptimizer(method="L-BFGS-B", options={"maxfun": MAX_EVALUATIONS, "ftol": FTOL,
                                                                         "gtol": GTOL})
-
-
-def _profile_optimizer():
-    """Powell's derivative-free method for the re-optimisation at each profile step: it needs no gradient, so it
-    spends no evaluations on finite differences of the profiled (fixed) parameter, and it starts next to the
-    previous step's optimum."""
-    import pypesto.optimize
-
-    return pypesto.optimize.ScipyOptimizer(method="Powell", options={"maxfev": MAX_EVALUATIONS, "xtol": 1e-3,
-                                                                      "ftol": FTOL})
 
 
 def _engine(workers: int):
@@ -105,18 +99,38 @@ def start_table(result, objective) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def profiles(problem, result, level: float, workers: int = 1, progress: bool = False):
-    """Walk each parameter's profile from the best start; the result gains ``profile_result``."""
+def profile_steps(objective, x: np.ndarray, level: float) -> np.ndarray:
+    """Each parameter's profile step on the optimiser's scale: a quarter of its Wald half-width at ``x`` (from the
+    Fisher information of the data, :func:`sim.calibration.directions.sensitivities`), between ``MIN_STEP`` and
+    ``PROFILE_MAX_STEP``; so an identifiable parameter's interval holds about eight profile points and a flat one
+    is walked to its bounds in steps of ``PROFILE_MAX_STEP``."""
+    jac = sensitivities(objective, x)
+    fim = jac.T @ jac / objective.sigma(x) ** 2
+    cov = np.linalg.inv(fim + 1e-9 * np.eye(len(x)))  # a flat direction gets a variance of ~1e9, not 0 (pinv)
+    half = np.sqrt(chi2.ppf(level, 1) * np.clip(np.diag(cov), 0, None))
+    return np.clip(half / 4, MIN_STEP, PROFILE_MAX_STEP)
+
+
+def profiles(problem, result, objective, level: float, progress: bool = False):
+    """Walk each parameter's profile from the best start; the result gains ``profile_result``.
+
+    Each profile moves in fixed steps (pyPESTO's ``fixed_step``) of :func:`profile_steps`, re-optimising the other
+    parameters with L-BFGS-B from the previous step's optimum, until the likelihood ratio falls below half the
+    threshold of ``level`` or the bound is reached. (pyPESTO's adaptive steps stayed near 0.02 decade along a
+    confounded ridge, where the first guess leaves the ridge, and cost ~15000 evaluations per profile.) The
+    profiles run one after the other in this process, each with its own step."""
     import pypesto.profile
 
     ratio = threshold_ratio(level)
-    options = pypesto.profile.ProfileOptions(ratio_min=0.5 * ratio, default_step_size_absolute=0.1,
-                                             min_step_size_absolute=0.01, max_step_size_absolute=PROFILE_MAX_STEP,
-                                             delta_ratio_max=0.1)
-    with warnings.catch_warnings():  # pyPESTO hands Powell a gradient it does not use, and scipy says so
-        warnings.filterwarnings("ignore", message="Method Powell does not use gradient", category=RuntimeWarning)
-        return pypesto.profile.parameter_profile(problem, result, _profile_optimizer(), engine=_engine(workers),
-                                                 profile_options=options, progress_bar=progress)
+    steps = profile_steps(objective, np.asarray(result.optimize_result.list[0].x, dtype=float), level)
+    for i, step in enumerate(steps):
+        options = pypesto.profile.ProfileOptions(ratio_min=0.5 * ratio, default_step_size_absolute=float(step),
+                                                 min_step_size_absolute=float(step),
+                                                 max_step_size_absolute=float(step))
+        result = pypesto.profile.parameter_profile(problem, result, _optimizer(), profile_index=[i],
+                                                   profile_list=None if i == 0 else 0, profile_options=options,
+                                                   progress_bar=progress, next_guess_method="fixed_step")
+    return result
 
 
 @dataclass(frozen=True)
@@ -140,11 +154,13 @@ class Interval:
 
 
 def profile_interval(xs: np.ndarray, ratios: np.ndarray, level: float) -> tuple[float, float, bool, bool]:
-    """The ``level`` interval of one profile on the optimiser's scale (linear interpolation of the ratio, as
-    pyPESTO's ``calculate_approximate_ci``), and whether it runs to the first/last point of the profile."""
+    """The ``level`` interval of one profile on the optimiser's scale (as pyPESTO's ``calculate_approximate_ci``,
+    but interpolating log ratio = -(NLL - best NLL) linearly, which is exact for a straight and nearly so for a
+    quadratic profile), and whether it runs to the first/last point of the profile."""
     order = np.argsort(xs)
-    xs, ratios = np.asarray(xs)[order], np.asarray(ratios)[order]
-    r = threshold_ratio(level)
+    xs = np.asarray(xs)[order]
+    ratios = np.log(np.clip(np.asarray(ratios)[order], 1e-300, None))
+    r = np.log(threshold_ratio(level))
     inside = np.flatnonzero(ratios >= r)
     lo_i, hi_i = inside[0], inside[-1]
     lower = xs[lo_i] if lo_i == 0 else float(np.interp(r, ratios[[lo_i - 1, lo_i]], xs[[lo_i - 1, lo_i]]))

@@ -105,6 +105,17 @@ class DataObjective:
         """The negative log-likelihood at ``x`` (pyPESTO's ``fun``)."""
         return self.nll_from_residuals(self.residuals(x))
 
+    def gradient(self, x, step: float) -> np.ndarray:
+        """Central-difference gradient of the NLL at ``x`` (one-sided where a step would leave a bound)."""
+        x = np.asarray(x, dtype=float)
+        out = np.empty(len(x))
+        for k, p in enumerate(self.parameters):
+            low, high = p.bounds
+            up, down = x.copy(), x.copy()
+            up[k], down[k] = min(x[k] + step, high), max(x[k] - step, low)
+            out[k] = (self(up) - self(down)) / (up[k] - down[k])
+        return out
+
     def sigma(self, x) -> float:
         """The response SD: the given one, or its maximum-likelihood estimate sqrt(RSS/n) at ``x``."""
         if not self.noise_estimated:
