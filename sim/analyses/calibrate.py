@@ -118,9 +118,14 @@ def _footer(table, directions, criteria, sigma, folds, reference, level, petab) 
                          f"(band {row.ic50_fold_low:.3g}-{row.ic50_fold_high:.3g})")
     for row in table.itertuples():
         if row.parameter.endswith("_per_EV"):
+            interval = (f"{level:.0%} interval {row.lower_x_chevillet:.3g}-{row.upper_x_chevillet:.3g}x"
+                        if row.identifiability == "identifiable" else
+                        f"{row.identifiability}: the data do not bound it inside {row.bound_low:g}-{row.bound_high:g}")
             lines.append(f"{row.parameter}: {row.estimate:.4g} copies/EV = {row.estimate_x_chevillet:.3g}x "
-                         f"Chevillet 2014's miRNA average ({row.lower_x_chevillet:.3g}-{row.upper_x_chevillet:.3g}x)")
-    lines.append(f"PEtab: {'written (petab/)' if petab.mapped else 'not written: ' + petab.reason}")
+                         f"Chevillet 2014's miRNA average ({interval})")
+    first = petab.reason.split(": ")[0]  # the reason's first clause; petab/README.txt has all of it
+    lines.append("PEtab: written (petab/problem.yaml, linted)" if petab.mapped else
+                 f"PEtab: not written ({first}; petab/README.txt says why)")
     return "\n".join(lines)
 
 

@@ -44,16 +44,17 @@ def plot_profiles(paths: pd.DataFrame, table: pd.DataFrame, level: float, title:
     for ax, row in zip(axes[0], table.itertuples()):
         sub = paths[paths["profiled"] == row.parameter].sort_values("value")
         y = -2 * np.log(np.clip(sub["ratio"].to_numpy(dtype=float), 1e-300, None))
-        ax.plot(sub["value"], y, "-", color="tab:blue", marker=".", ms=3)
+        scaled = np.log10 if row.scale == "log" else (lambda v: v)  # log parameters on a log10 axis, as profiled
+        ax.plot(scaled(sub["value"].to_numpy(dtype=float)), y, "-", color="tab:blue", marker=".", ms=3)
         ax.axhline(q, color="tab:red", lw=0.9, ls="--", label=f"{level:.0%} threshold ({q:.2f})")
-        ax.axvspan(row.lower, row.upper, color="tab:blue", alpha=0.08, label="interval")
-        ax.axvline(row.estimate, color="k", lw=0.8)
-        if row.scale == "log":
-            ax.set_xscale("log")
+        ax.axvspan(scaled(row.lower), scaled(row.upper), color="tab:blue", alpha=0.08,
+                   label=f"interval {row.lower:.3g}-{row.upper:.3g}")
+        ax.axvline(scaled(row.estimate), color="k", lw=0.8)
         ax.set_ylim(-0.2, max(2 * q, float(np.nanmax(y[np.isfinite(y)])) if np.isfinite(y).any() else 2 * q))
-        ax.set_xlabel(f"{row.parameter} ({row.unit})" if row.unit else row.parameter)
+        name = f"{row.parameter} ({row.unit})" if row.unit else row.parameter
+        ax.set_xlabel(f"log10 {name}" if row.scale == "log" else name)
         ax.set_ylabel("-2 log likelihood ratio (dimensionless)")
-        ax.set_title(f"{row.identifiability}", fontsize=10)
+        ax.set_title(f"{row.identifiability}; estimate {row.estimate:.3g}", fontsize=10)
         ax.legend(fontsize=7, loc="upper center")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
