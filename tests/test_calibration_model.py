@@ -157,3 +157,27 @@ def test_shipped_implied_enrichment_experiment(tmp_path):
     assert folds.loc["CAF-EV", "ic50_fold_low"] <= folds.loc["CAF-EV", "ic50_fold"] <= \
         folds.loc["CAF-EV", "ic50_fold_high"]
     assert "copies/EV" in result.summary.attrs["footer"]
+
+
+@pytest.mark.slow
+def test_shipped_confounded_experiment_reports_its_flat_direction(tmp_path, capsys):
+    """`cafev calibrate calibrate_delivery_confounded --quick`: neither link of the delivery chain is identifiable,
+    the run names them confounded and prints the combination the data determine."""
+    from sim.cli import main
+
+    assert main(["calibrate", "calibrate_delivery_confounded", "--quick", "--quiet", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "confounded: ABCB1_per_EV, ev_particles_per_ug" in out
+    assert "determined: ABCB1_per_EV^" in out and " x ev_particles_per_ug = " in out
+    table = pd.read_csv(tmp_path / "calibration.csv").set_index("parameter")
+    assert table.loc["ABCB1_per_EV", "identifiability"] != "identifiable"
+    assert table.loc["ev_particles_per_ug", "identifiability"] != "identifiable"
+    directions = pd.read_csv(tmp_path / "directions.csv")
+    assert (directions["kind"] == "flat").sum() == 1
+
+
+def test_calibrate_command_refuses_other_analyses(capsys):
+    from sim.cli import main
+
+    assert main(["calibrate", "pdac_gem_timecourse"]) == 2
+    assert "'cafev calibrate' runs experiments with analysis = 'calibrate'" in capsys.readouterr().err

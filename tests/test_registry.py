@@ -15,13 +15,14 @@ def _spec(analysis: str, **tables) -> dict:
     return {"experiment": {**HEADER, "analysis": analysis}, "conditions": CONDITIONS, **tables}
 
 
-def test_the_registry_finds_the_five_analyses_each_with_its_table():
+def test_the_registry_finds_the_six_analyses_each_with_its_table():
     found = registry()
-    assert sorted(found) == ["boolean", "dose_response", "screen", "sweep", "timecourse"]
+    assert sorted(found) == ["boolean", "calibrate", "dose_response", "screen", "sweep", "timecourse"]
     for name, analysis in found.items():
         assert isinstance(analysis, Analysis) and analysis.name == name
         assert set(spec_model(name).model_fields) == {"experiment", "conditions", name, *analysis.options}
     assert {n for n, a in found.items() if a.parallel} == {"sweep", "screen"}
+    assert {n: a.run_options for n, a in found.items() if a.run_options} == {"calibrate": ("workers",)}
     # the one optional table: a dose-response's [uncertainty], absent unless given, which runs points in workers
     assert {n: set(a.options) for n, a in found.items() if a.options} == {"dose_response": {"uncertainty"}}
     plain = parse_spec(_spec("dose_response"))
@@ -128,7 +129,7 @@ def test_an_analysis_that_is_not_a_string_lists_the_analyses():
     spec = _spec("timecourse")
     spec["experiment"]["analysis"] = 5
     with pytest.raises(SpecError, match="experiment.analysis: must be the name of an analysis: boolean, "
-                                        "dose_response, screen, sweep, timecourse"):
+                                        "calibrate, dose_response, screen, sweep, timecourse"):
         parse_spec(spec, "n.toml")
 
 

@@ -22,7 +22,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 JACOBIAN_STEP = 1e-2  # on the optimiser's scale (0.01 decade = 2.3% for a log parameter)
 MEMBER = 0.2  # a parameter takes part in a direction when its component is at least this (unit vector)
@@ -75,6 +74,8 @@ def flat_directions(objective, x: np.ndarray, sigma: float, level: float = 0.95)
         box_extent, estimate (the combination's value at ``x``: the product for log parameters), lower, upper
         (Wald; NaN for a flat direction, whose value the data do not give).
     """
+    from scipy.stats import chi2  # deferred: `import sim.cli` does not load SciPy
+
     params = objective.parameters
     names = [p.name for p in params]
     scales = [p.scale for p in params]

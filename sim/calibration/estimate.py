@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from sim.calibration.directions import sensitivities
 
@@ -41,6 +40,8 @@ MIN_STEP = 0.005
 def threshold_ratio(level: float) -> float:
     """The likelihood ratio below which a value is outside the ``level`` profile-likelihood interval:
     exp(-chi2_1(level)/2), 0.1465 at 95%."""
+    from scipy.stats import chi2  # deferred: `import sim.cli` does not load SciPy
+
     return float(np.exp(-chi2.ppf(level, 1) / 2))
 
 
@@ -104,6 +105,8 @@ def profile_steps(objective, x: np.ndarray, level: float) -> np.ndarray:
     Fisher information of the data, :func:`sim.calibration.directions.sensitivities`), between ``MIN_STEP`` and
     ``PROFILE_MAX_STEP``; so an identifiable parameter's interval holds about eight profile points and a flat one
     is walked to its bounds in steps of ``PROFILE_MAX_STEP``."""
+    from scipy.stats import chi2  # deferred: `import sim.cli` does not load SciPy
+
     jac = sensitivities(objective, x)
     fim = jac.T @ jac / objective.sigma(x) ** 2
     cov = np.linalg.inv(fim + 1e-9 * np.eye(len(x)))  # a flat direction gets a variance of ~1e9, not 0 (pinv)

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from sim.plots import condition_colours, plain_log_ticks, pyplot
 
@@ -37,6 +36,8 @@ def plot_waterfall(starts: pd.DataFrame, title: str):
 
 def plot_profiles(paths: pd.DataFrame, table: pd.DataFrame, level: float, title: str):
     """-2 log likelihood ratio along each parameter's profile, with the ``level`` threshold and the interval."""
+    from scipy.stats import chi2  # deferred: `import sim.cli` does not load SciPy
+
     plt = pyplot()
     names = list(table["parameter"])
     fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 4), squeeze=False)
