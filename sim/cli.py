@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     p_cal.add_argument("spec", help="a calibrate experiment (TOML), or the name of a shipped one")
     p_cal.add_argument("-o", "--out", help="output folder (default results/<experiment>)")
     p_cal.add_argument("--quick", action="store_true", help="3 starts at most, for smoke tests")
-    p_cal.add_argument("--workers", type=int, help="processes for starts and profiles (default 1)")
+    p_cal.add_argument("--workers", type=int, help="processes for the multi-start (default 1)")
     p_cal.add_argument("--quiet", action="store_true", help="no progress bars")
     p_fit = sub.add_parser("fit", help="fit measured dose-response data (CSV: condition, dose, response)")
     p_fit.add_argument("data", help="CSV with columns condition, dose, response (optional replicate)")

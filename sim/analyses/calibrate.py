@@ -9,9 +9,10 @@ The spec names the data, the protocol and the parameters to estimate; its condit
     pretreatment_h = 48
     noise = "estimate"            # or the response SD (a number)
     parameters = [ { name = "ABCB1_per_EV", low = 1, high = 1e4, scale = "log", unit = "copies/EV" } ]
-    n_starts = 10                 # multi-start (seeded by [experiment] seed; --quick: 3)
+    n_starts = 10                 # multi-start (seeded by [experiment] seed; --quick: 3, and profile steps doubled)
     level = 0.95                  # profile-likelihood intervals and bands
     reference = "control"         # IC50 folds over this condition (default: the first condition without EVs)
+    data_note = "..."             # where the data come from (printed with the result and kept in metadata.json)
 
 The objective runs cafev's own assay protocol (:mod:`sim.calibration.objective`); pyPESTO fits it from seeded
 starts and walks the profiles (:mod:`sim.calibration.estimate`); the Fisher information names flat directions
@@ -42,6 +43,7 @@ from sim.calibration.objective import ProtocolObjective
 from sim.calibration.petab import export_petab
 from sim.calibration.plots import plot_fit, plot_folds, plot_profiles, plot_waterfall
 from sim.calibration.problem import free_parameters, information_criteria, read_data
+from sim.catalogue import model_id
 from sim.errors import SimulationError
 from sim.results import write_figure, write_metadata, write_table
 
@@ -73,6 +75,7 @@ class CalibrateSettings(BaseModel):
     n_starts: int = Field(default=10, ge=1, le=1000)
     level: float = Field(default=0.95, gt=0.5, lt=1)
     reference: str | None = None
+    data_note: str | None = None  # where the data come from, printed with the result (e.g. "synthetic: ...")
 
 
 def _reference(spec) -> str:
@@ -94,18 +97,36 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _implied(table: pd.DataFrame) -> pd.DataFrame:
-    """Copies-per-EV parameters (``*_per_EV``) also as multiples of Chevillet 2014's average (0.00825 copies of a
-    miRNA per exosome)."""
-    per_ev = table["parameter"].str.endswith("_per_EV")
+def _rna_per_ev(model) -> set[str]:
+    """The ``<cargo>_per_EV`` parameters of RNA cargo (Chevillet 2014 counted miRNA copies; protein cargo such as
+    P-gp has no published copies-per-EV range, as :mod:`sim.budget` says in every run)."""
+    return {f"{model_id(it.cargo)}_per_EV" for it in model.interactions if it.delivered and it.kind != "protein"}
+
+
+def _implied(table: pd.DataFrame, model) -> pd.DataFrame:
+    """Copies per EV of RNA cargo also as multiples of Chevillet 2014's average (0.00825 copies of a miRNA per
+    exosome); NaN for other parameters, protein cargo included."""
+    rna = table["parameter"].isin(_rna_per_ev(model))
     for col in ("estimate", "lower", "upper"):
-        table[f"{col}_x_chevillet"] = np.where(per_ev, table[col] / CHEVILLET_COPIES_PER_EV, np.nan)
+        table[f"{col}_x_chevillet"] = np.where(rna, table[col] / CHEVILLET_COPIES_PER_EV, np.nan)
     return table
 
 
-def _footer(table, directions, criteria, sigma, folds, reference, level, petab) -> str:
+def _interval_words(row, level: float) -> str:
+    """The interval of one row of calibration.csv, saying which end is a bound the data did not reach."""
+    low = f"{row.lower:.4g}" + (" (its bound: not reached)" if row.lower_is_bound else "")
+    high = f"{row.upper:.4g}" + (" (its bound: not reached)" if row.upper_is_bound else "")
+    return f"{level:.0%} interval {low} to {high}"
+
+
+def _footer(table, directions, criteria, sigma, folds, reference, level, petab, note, missed, rna) -> str:
     lines = [f"NLL {criteria['nll']:.3f}, AIC {criteria['aic']:.2f}, BIC {criteria['bic']:.2f} "
              f"({criteria['n_data']} points, {criteria['n_estimated']} estimated); response SD {sigma:.3g}"]
+    if note:
+        lines.append(f"data: {note}")
+    if missed > 1e-6:
+        lines.append(f"warning: a profile found a fit {missed:.3g} NLL below the best start; the intervals are "
+                     f"measured from the starts' optimum: run with more starts (n_starts)")
     for names in confounded_sets(directions):
         lines.append(f"confounded: {', '.join(names)} (a flat direction: the data do not pin them one by one)")
     for row in directions[directions["kind"] == "determined"].itertuples():
@@ -117,12 +138,17 @@ def _footer(table, directions, criteria, sigma, folds, reference, level, petab) 
             lines.append(f"IC50 fold {row.condition} / {reference}: {row.ic50_fold:.3g} "
                          f"(band {row.ic50_fold_low:.3g}-{row.ic50_fold_high:.3g})")
     for row in table.itertuples():
-        if row.parameter.endswith("_per_EV"):
-            interval = (f"{level:.0%} interval {row.lower_x_chevillet:.3g}-{row.upper_x_chevillet:.3g}x"
-                        if row.identifiability == "identifiable" else
-                        f"{row.identifiability}: the data do not bound it inside {row.bound_low:g}-{row.bound_high:g}")
+        if row.identifiability == "flat":
+            lines.append(f"{row.parameter}: not determined by the data (flat between its bounds {row.bound_low:g} "
+                         f"and {row.bound_high:g}); its estimate {row.estimate:.4g} is one point of a ridge")
+            continue
+        words = _interval_words(row, level)
+        if row.parameter in rna:
             lines.append(f"{row.parameter}: {row.estimate:.4g} copies/EV = {row.estimate_x_chevillet:.3g}x "
-                         f"Chevillet 2014's miRNA average ({interval})")
+                         f"Chevillet 2014's miRNA average ({words})")
+        elif row.parameter.endswith("_per_EV"):
+            lines.append(f"{row.parameter}: {row.estimate:.4g} copies/EV ({words}); protein cargo: no published "
+                         f"copies-per-EV range to compare with")
     first = petab.reason.split(": ")[0]  # the reason's first clause; petab/README.txt has all of it
     lines.append("PEtab: written (petab/problem.yaml, linted)" if petab.mapped else
                  f"PEtab: not written ({first}; petab/README.txt says why)")
@@ -165,9 +191,10 @@ class Calibrate(Analysis):
         starts = est.start_table(result, objective)
         if not np.isfinite(starts["nll"].iloc[0]):
             raise est_failed(starts)
-        result = est.profiles(problem, result, objective, level, progress)
+        result = est.profiles(problem, result, objective, level, progress, coarse=options.quick)
         best = np.asarray(result.optimize_result.list[0].x, dtype=float)
-        table = _implied(est.profile_table(result, objective, level))
+        table = _implied(est.profile_table(result, objective, level), model)
+        missed = est.better_than_best(result)
         paths = est.profile_paths(result, objective)
         sigma = objective.sigma(best)
         directions = flat_directions(objective, best, sigma, level)
@@ -201,11 +228,18 @@ class Calibrate(Analysis):
                             "n_starts": n_starts, "workers": workers, "data_file": str(path),
                             "data_sha256": _sha256(path), "reference": reference,
                             "starts_at_best": int((starts["nll"] - starts["nll"].min() < 0.1).sum()),
+                            "data_note": settings.data_note, "profile_below_best_nll": missed,
+                            "held": {k: v for k, v in model.defaults.items()
+                                     if k in ("ev_particles_per_ug", "ev_uptake_fraction_24h", "k_escape",
+                                              "k_lysosome", "sec_nsmase2", "sec_escrt", "sec_asm")
+                                     and k not in {p.name for p in parameters}},
                             "petab": {"mapped": petab.mapped, "reason": petab.reason},
-                            "band": "profile-wise: envelope over the best fit and the profile points inside the "
-                                    f"{level:.0%} region ({len(sets)} parameter sets)"}}))
+                            "band": "confidence band of the mean curve, profile-wise (inner approximation): "
+                                    "envelope over the best fit and the profile points inside the "
+                                    f"{level:.0%} region ({len(sets)} parameter sets), without the noise SD"}}))
         summary = table[["parameter", "unit", "estimate", "lower", "upper", "identifiability"]].copy()
-        summary.attrs["footer"] = _footer(table, directions, criteria, sigma, folds, reference, level, petab)
+        summary.attrs["footer"] = _footer(table, directions, criteria, sigma, folds, reference, level, petab,
+                                          settings.data_note, missed, _rna_per_ev(model))
         return ExperimentResult(folder, files, table, summary)
 
 

@@ -2,9 +2,10 @@
 
 Every point of every profile whose likelihood ratio is above the threshold of the confidence level is a parameter
 set inside the profile-likelihood confidence region; simulating the conditions at each of them (and at the best fit)
-and taking the envelope gives a profile-wise prediction band (Simpson & Maclaren 2023), a cheap and conservative
-stand-in for the prediction profile likelihood (Kreutz et al. 2012), which would re-optimise for every predicted
-value. The IC50 of a curve is where the simulated viability crosses 0.5, interpolated linearly in log10 dose between
+and taking the envelope gives a profile-wise confidence band of the mean curve (Simpson & Maclaren 2023): an inner
+approximation (a subset of the confidence region, so at most as wide as the band the prediction profile likelihood
+of Kreutz et al. 2012 would give by re-optimising for every predicted value), without the measurement noise (data
+points may lie outside it). The IC50 of a curve is where the simulated viability crosses 0.5, interpolated linearly in log10 dose between
 the two grid doses around the crossing (NaN when the curve does not cross inside the grid); the fold is the IC50
 over the reference condition's IC50 from the same parameter set.
 
@@ -29,16 +30,22 @@ MAX_BAND_SETS = 24  # parameter sets simulated for the band (spread evenly over 
 
 def admissible_sets(result, level: float, most: int = MAX_BAND_SETS) -> np.ndarray:
     """Parameter vectors (optimiser's scale) of the best fit and of the profile points inside the ``level`` region,
-    at most ``most`` (the best fit first, then evenly spaced along the profiles)."""
+    at most ``most``: the best fit first, then each profile's two outermost admissible points (the most extreme sets),
+    then others evenly spaced along the profiles."""
     best = np.asarray(result.optimize_result.list[0].x, dtype=float)
     r = threshold_ratio(level)
-    points = []
-    for path in result.profile_result.list[0]:
-        if path is not None:
-            points += [path.x_path[:, k] for k in range(path.x_path.shape[1]) if path.ratio_path[k] >= r]
-    if len(points) > most - 1:
-        points = [points[int(i)] for i in np.linspace(0, len(points) - 1, most - 1)]
-    return np.array([best, *points])
+    ends, inner = [], []
+    for i, path in enumerate(result.profile_result.list[0]):
+        if path is None:
+            continue
+        inside = [k for k in np.argsort(path.x_path[i]) if path.ratio_path[k] >= r]  # along the profiled one
+        if inside:
+            ends += [path.x_path[:, inside[0]], path.x_path[:, inside[-1]]]
+            inner += [path.x_path[:, k] for k in inside[1:-1]]
+    room = max(most - 1 - len(ends), 0)
+    if len(inner) > room:
+        inner = [inner[int(i)] for i in np.linspace(0, len(inner) - 1, room)] if room else []
+    return np.array([best, *ends, *inner])
 
 
 def crossing_dose(doses: np.ndarray, viability: np.ndarray, at: float = 0.5) -> float:
@@ -85,12 +92,13 @@ def band_table(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def fold_table(ic50s: pd.DataFrame) -> pd.DataFrame:
-    """Per condition: IC50 and IC50 fold of the best fit (set 0) with their band over the sets."""
+    """Per condition: IC50 and IC50 fold of the best fit (set 0) with their band over the sets; ``sets_no_ic50``
+    counts the sets whose curve (or the reference's) does not cross 0.5 inside the doses, left out of the band."""
     rows = []
     for name, sub in ic50s.groupby("condition", sort=False):
         best = sub[sub["set"] == 0].iloc[0]
         rows.append({"condition": name, "ic50": best["ic50"], "ic50_low": sub["ic50"].min(),
                      "ic50_high": sub["ic50"].max(), "ic50_fold": best["ic50_fold"],
                      "ic50_fold_low": sub["ic50_fold"].min(), "ic50_fold_high": sub["ic50_fold"].max(),
-                     "sets": int(len(sub))})
+                     "sets": int(len(sub)), "sets_no_ic50": int(sub["ic50_fold"].isna().sum())})
     return pd.DataFrame(rows)

@@ -89,6 +89,7 @@ def flat_directions(objective, x: np.ndarray, sigma: float, level: float = 0.95)
         halfwidth = float(np.sqrt(q / lam)) if lam > 0 else np.inf
         extent = _box_extent(v, widths)
         text, w = _combination(names, scales, v)
+        w = np.where(np.abs(w) >= MEMBER, w, 0.0)  # the combination printed is the one computed
         centre = float(w @ np.asarray(x))  # on the optimiser's scale: log10 of the product for log parameters
         span = halfwidth / float(np.max(np.abs(v)))  # the half-width of the combination w.x (w = v / max|v|)
         members = [n for n, e in zip(names, w) if abs(e) >= MEMBER]

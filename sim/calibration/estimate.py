@@ -2,7 +2,7 @@
 
 :func:`multistart` fits from seeded uniform start points on the optimiser's scale (L-BFGS-B with central
 finite-difference gradients), :func:`profiles` walks each parameter's profile likelihood from the best fit (pyPESTO
-re-optimises the other parameters at every step, with Powell's method) until the likelihood ratio falls below
+re-optimises the other parameters at every step, with L-BFGS-B) until the likelihood ratio falls below
 the threshold of the confidence level or a bound is reached, and :func:`profile_table` turns the profiles into
 confidence intervals and an identifiability class per parameter (Raue et al. 2009):
 
@@ -48,8 +48,8 @@ def threshold_ratio(level: float) -> float:
 def pypesto_problem(objective):
     """The pyPESTO problem of a :class:`sim.calibration.objective.DataObjective`: its NLL as ``fun`` and its
     central-difference gradient as ``grad`` (computed only when an optimiser asks for it: pyPESTO's ``FD`` wrapper
-    evaluated the differences on every call, 4-5 evaluations for each value Powell's method asked for); bounds and
-    scales from the parameters."""
+    evaluated the differences on every call, 4-5 evaluations for each value a gradient-free method asked for);
+    bounds and scales from the parameters."""
     import pypesto  # deferred: 2-4 s to import, needed only when a calibration runs
 
     names = [p.name for p in objective.parameters]
@@ -102,34 +102,39 @@ def start_table(result, objective) -> pd.DataFrame:
 
 def profile_steps(objective, x: np.ndarray, level: float) -> np.ndarray:
     """Each parameter's profile step on the optimiser's scale: a quarter of its Wald half-width at ``x`` (from the
-    Fisher information of the data, :func:`sim.calibration.directions.sensitivities`), between ``MIN_STEP`` and
-    ``PROFILE_MAX_STEP``; so an identifiable parameter's interval holds about eight profile points and a flat one
-    is walked to its bounds in steps of ``PROFILE_MAX_STEP``."""
+    Fisher information of the data, :func:`sim.calibration.directions.sensitivities`), so an identifiable
+    parameter's interval holds about eight profile points; at least ``MIN_STEP`` and at most ``PROFILE_MAX_STEP``
+    (decades for a log parameter; those fractions of a quarter of the bounds' width, 4 "decades", for a linear
+    one), so a flat parameter is walked to its bounds in steps of a quarter decade."""
     from scipy.stats import chi2  # deferred: `import sim.cli` does not load SciPy
 
     jac = sensitivities(objective, x)
     fim = jac.T @ jac / objective.sigma(x) ** 2
     cov = np.linalg.inv(fim + 1e-9 * np.eye(len(x)))  # a flat direction gets a variance of ~1e9, not 0 (pinv)
     half = np.sqrt(chi2.ppf(level, 1) * np.clip(np.diag(cov), 0, None))
-    return np.clip(half / 4, MIN_STEP, PROFILE_MAX_STEP)
+    unit = np.array([1.0 if p.scale == "log" else (p.bounds[1] - p.bounds[0]) / 4 for p in objective.parameters])
+    return np.clip(half / 4, MIN_STEP * unit, PROFILE_MAX_STEP * unit)
 
 
-def profiles(problem, result, objective, level: float, progress: bool = False):
+def profiles(problem, result, objective, level: float, progress: bool = False, coarse: bool = False):
     """Walk each parameter's profile from the best start; the result gains ``profile_result``.
 
     Each profile moves in fixed steps (pyPESTO's ``fixed_step``) of :func:`profile_steps`, re-optimising the other
     parameters with L-BFGS-B from the previous step's optimum, until the likelihood ratio falls below half the
     threshold of ``level`` or the bound is reached. (pyPESTO's adaptive steps stayed near 0.02 decade along a
     confounded ridge, where the first guess leaves the ridge, and cost ~15000 evaluations per profile.) The
-    profiles run one after the other in this process, each with its own step."""
+    profiles run one after the other in this process, each with its own step; ``coarse`` (quick runs) doubles the
+    steps."""
     import pypesto.profile
 
     ratio = threshold_ratio(level)
     steps = profile_steps(objective, np.asarray(result.optimize_result.list[0].x, dtype=float), level)
+    steps = 2 * steps if coarse else steps
     for i, step in enumerate(steps):
-        options = pypesto.profile.ProfileOptions(ratio_min=0.5 * ratio, default_step_size_absolute=float(step),
-                                                 min_step_size_absolute=float(step),
-                                                 max_step_size_absolute=float(step))
+        options = pypesto.profile.ProfileOptions(  # absolute steps only: pyPESTO would otherwise use 0.25% of
+            ratio_min=0.5 * ratio, default_step_size_absolute=float(step),  # the bounds' width when larger
+            min_step_size_absolute=float(step), max_step_size_absolute=float(step), default_step_size_relative=0.0,
+            min_step_size_relative=0.0, max_step_size_relative=0.0)
         result = pypesto.profile.parameter_profile(problem, result, _optimizer(), profile_index=[i],
                                                    profile_list=None if i == 0 else 0, profile_options=options,
                                                    progress_bar=progress, next_guess_method="fixed_step")
@@ -172,6 +177,14 @@ def profile_interval(xs: np.ndarray, ratios: np.ndarray, level: float) -> tuple[
     return float(lower), float(upper), bool(lo_i == 0), bool(hi_i == len(xs) - 1)
 
 
+def better_than_best(result) -> float:
+    """How far (NLL) a profile point fell below the multi-start optimum: > 0 means the starts missed the optimum
+    and every interval is measured from the wrong height (run more starts)."""
+    best = result.optimize_result.list[0].fval
+    fvals = [np.min(p.fval_path) for p in result.profile_result.list[0] if p is not None]
+    return float(max(0.0, best - min(fvals))) if fvals else 0.0
+
+
 def profile_paths(result, objective) -> pd.DataFrame:
     """Every profile point: profiled parameter, its value and every parameter's (own scale), NLL, ratio."""
     rows = []
@@ -198,7 +211,8 @@ def profile_table(result, objective, level: float) -> pd.DataFrame:
         # a profile that stopped short of a bound without crossing (max steps) is open there too
         interval = Interval(p.from_scaled(lo), p.from_scaled(hi), lo_open, hi_open)
         rows.append({"parameter": p.name, "unit": p.unit, "estimate": estimate[p.name], "lower": interval.lower,
-                     "upper": interval.upper, "identifiability": interval.identifiability, "scale": p.scale,
+                     "upper": interval.upper, "identifiability": interval.identifiability,
+                     "lower_is_bound": lo_open, "upper_is_bound": hi_open, "scale": p.scale,
                      "bound_low": p.low, "bound_high": p.high, "default": p.default,
                      "profile_points": int(path.x_path.shape[1])})
     return pd.DataFrame(rows)

@@ -87,7 +87,7 @@ def plot_fit(data: pd.DataFrame, predicted: np.ndarray, band: pd.DataFrame, drug
     bottom.set_ylabel("residual (data - fit)")
     bottom.set_xlabel(f"{drug} dose (uM; dose 0 drawn at the left edge)")
     top.legend(fontsize=8)
-    top.set_title(f"{title}\npoints: data; lines: best fit; shading: profile-wise prediction band", fontsize=10)
+    top.set_title(f"{title}\npoints: data; lines: best fit; shading: confidence band of the curve (profiles)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -106,7 +106,7 @@ def plot_folds(folds: pd.DataFrame, reference: str, level: float, title: str):
     ax.axhline(1, color="grey", lw=0.8)
     ax.set_xticks(x, folds["condition"], rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(f"IC50 fold over '{reference}' (dimensionless)")
-    ax.set_title(f"{title}\nbars: best fit; whiskers: prediction band (profiles, {level:.0%})", fontsize=10)
+    ax.set_title(f"{title}\nbars: best fit; whiskers: confidence band (profiles, {level:.0%})", fontsize=10)
     if math.isfinite(np.nanmax(y)):
         ax.set_ylim(0, max(1.2, float(np.nanmax(folds["ic50_fold_high"])) * 1.15))
     fig.tight_layout()
