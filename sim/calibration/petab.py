@@ -171,7 +171,8 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
     mapping = {n: n + TWIN for n in species + copied + [r.getId() for r in reactions] + [DRUG]}
 
     def fresh(element):
-        for item in [element] + list(element.getListOfAllElements()):
+        found = element.getListOfAllElements()  # by index: after tellurium imports libsedml, iterating it never ends
+        for item in [element] + [found.get(i) for i in range(found.getSize())]:
             item.unsetMetaId()
         return element
 

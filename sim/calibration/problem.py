@@ -136,11 +136,6 @@ def read_data(path: str | Path, condition_names: list[str], control=None) -> pd.
     return data.reset_index(drop=True)
 
 
-def degrees_of_freedom(data: pd.DataFrame, parameters: list[FreeParameter], noise_estimated: bool) -> int:
-    """Data points minus estimated quantities (the noise SD counts when it is estimated)."""
-    return int(len(data) - len(parameters) - (1 if noise_estimated else 0))
-
-
 def information_criteria(nll: float, n_data: int, n_estimated: int) -> dict[str, float]:
     """AIC = 2k + 2 NLL and BIC = k ln n + 2 NLL (Akaike 1974; Schwarz 1978), k counting the noise SD if
     estimated."""
