@@ -158,7 +158,7 @@ def _footer(table, directions, criteria, sigma, folds, reference, level, petab, 
 class Calibrate(Analysis):
     name = "calibrate"
     Settings = CalibrateSettings
-    run_options = ("workers",)  # pyPESTO's process engine runs starts and profiles in workers; no resume/scheduler
+    run_options = ("workers",)  # pyPESTO's process engine runs the starts in workers; no resume or scheduler
 
     def check(self, spec) -> None:
         settings, names = spec.settings, [c.name for c in spec.conditions]
