@@ -29,7 +29,7 @@ import re
 import reprlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Optional, Union
+from typing import Annotated, Optional, Union, get_args
 
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, TypeAdapter, ValidationError,
                       create_model, field_validator, model_validator)
@@ -184,6 +184,28 @@ def _adapter() -> TypeAdapter:
     return TypeAdapter(Annotated[Union[members], Discriminator(_analysis_of)])
 
 
+def _model_in(annotation):
+    """The pydantic model inside a field's annotation (``X``, ``X | None``, ``list[X]``), or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _known_keys(loc: tuple, tag: str | None) -> list[str]:
+    """The keys allowed where ``loc`` (a key path) ends: the fields of the model the path leads to."""
+    model = spec_model(tag) if tag else ExperimentSpec
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        model = _model_in(field.annotation) if field is not None else None
+    return list(model.model_fields) if model is not None else []
+
+
 def _problems(exc: ValidationError, tag: str | None) -> list[str]:
     """One line per error of ``exc``: the key path, what is wrong and what was found."""
     flat = []
@@ -205,7 +227,9 @@ def _problems(exc: ValidationError, tag: str | None) -> list[str]:
         hide = kind == "missing" or isinstance(found, dict) or msg.endswith(".")
         shown = "" if hide else f" (found {_shown(found)})"
         path = _key_path(loc)  # empty for a check across keys, whose message names its keys itself
-        lines.append(f"{path}: {msg}{shown}" if path else f"{msg}{shown}")
+        close = closest(str(loc[-1]), _known_keys(loc, tag)) if kind == "extra_forbidden" and loc else None
+        hint = f"; did you mean '{close}'?" if close else ""
+        lines.append(f"{path}: {msg}{shown}{hint}" if path else f"{msg}{shown}")
     return lines
 
 

@@ -121,7 +121,9 @@ def test_bad_parameters_fail_before_any_simulation(tmp_path, data_file, change, 
     ({"parameters": []}, r"calibrate.parameters is required"),
     ({"noise": -1.0}, r"calibrate.noise must be 'estimate' or an SD > 0"),
     ({"reference": "contrl"}, r"calibrate.reference names condition 'contrl'.*Did you mean 'control'"),
-    ({"starts": 3}, r"calibrate.starts: is not a known key"),
+    ({"starts": 3}, r"calibrate.starts: is not a known key \(found 3\); did you mean 'n_starts'\?"),
+    ({"parameters": [{"name": "ABCB1_per_EV", "lower": 1, "high": 10}]},
+     r"calibrate.parameters\[0\].lower: is not a known key \(found 1\); did you mean 'low'\?"),
 ])
 def test_bad_calibrate_tables_are_spec_errors(data_file, change, message):
     with pytest.raises(SpecError, match=message):

@@ -29,9 +29,9 @@ def _changed(path, value=None, delete=False, base=SWEEP):
 
 # (what, change, the exact line of the message after "e.toml: the experiment spec is not valid:")
 SPEC_CASES = [
-    ("unknown key", (["experiment", "seeds"], 1), "  experiment.seeds: is not a known key (found 1)"),
+    ("unknown key", (["experiment", "seeds"], 1), "  experiment.seeds: is not a known key (found 1); did you mean 'seed'?"),
     ("unknown key in a condition", (["conditions", 1, "ev_dose"], 50),
-     "  conditions[1].ev_dose: is not a known key (found 50)"),
+     "  conditions[1].ev_dose: is not a known key (found 50); did you mean 'ev_dose_ug'?"),
     ("wrong type", (["sweep", "n"], "many"),
      "  sweep.n: Input should be a valid integer, unable to parse string as an integer (found 'many')"),
     ("missing required field", (["experiment", "scenario"], None, True), "  experiment.scenario: is required but missing"),
