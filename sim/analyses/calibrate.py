@@ -178,7 +178,7 @@ class Calibrate(Analysis):
         path = data_path(spec)
         data = read_data(path, [c.name for c in spec.conditions], settings.control)  # before any simulation
         parameters = free_parameters(model, [p.model_dump() for p in settings.parameters])
-        conditions = [c for c in spec.conditions]
+        conditions = list(spec.conditions)
         objective = ProtocolObjective(model, conditions, data, parameters, settings.assay_time_h,
                                       settings.pretreatment_h, settings.noise)
         reference, level = _reference(spec), settings.level

@@ -44,6 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.conditions import condition_list
+from sim.engines.frozen import math_names
 from sim.errors import InvalidValueError, ModelBuildError, UnknownNameError
 from sim.protocol import EXPOSURE_SPECIES, TREATMENT_VALUES, without_treatment
 
@@ -87,19 +88,6 @@ class PetabExport:
     reason: str = ""
 
 
-def _names(math) -> set[str]:
-    """Identifiers an SBML math AST reads."""
-    out, stack = set(), [math]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            continue
-        if node.isName():
-            out.add(node.getName())
-        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
-    return out
-
-
 def _renamed(math, mapping: dict):
     """A copy of ``math`` with every identifier in ``mapping`` replaced."""
     copy = math.deepCopy()
@@ -135,8 +123,8 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
     model = doc.getModel()
     species = [model.getSpecies(i).getId() for i in range(model.getNumSpecies())]
     exposure = {s for s in species if EXPOSURE_SPECIES.search(s)}
-    reads = {r.getVariable(): _names(r.getMath()) for r in model.getListOfRules()}
-    initial = {a.getSymbol(): _names(a.getMath()) for a in model.getListOfInitialAssignments()}
+    reads = {r.getVariable(): math_names(r.getMath()) for r in model.getListOfRules()}
+    initial = {a.getSymbol(): math_names(a.getMath()) for a in model.getListOfInitialAssignments()}
     reactions = list(model.getListOfReactions())
 
     def changes(r) -> set:
@@ -147,7 +135,7 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
     bolus = {s for s in exposure if _closure(initial.get(s, set()), reads) & set(restored)}
     seen = set(restored) | bolus
     for r in reactions:
-        hit = sorted(_closure(_names(r.getKineticLaw().getMath()), reads) & seen)
+        hit = sorted(_closure(math_names(r.getKineticLaw().getMath()), reads) & seen)
         if r.getId() not in gated and hit:
             return "", restored, (f"reaction '{r.getId()}' changes no exposure species but reads {', '.join(hit)}, "
                                   f"so the EV dose cannot wait, gated, through the preequilibration")

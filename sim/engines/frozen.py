@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-def _names(math) -> set[str]:
+def math_names(math) -> set[str]:
     """Identifiers an SBML math AST reads (``time`` as ``"time"``)."""
     import libsbml
 
@@ -59,7 +59,7 @@ def split_constant_rules(sbml: str) -> SplitModel:
     parameters = {model.getParameter(i).getId() for i in range(model.getNumParameters())}
     dynamic = {model.getSpecies(i).getId() for i in range(model.getNumSpecies())} | {"time"}
     rules = [model.getRule(i) for i in range(model.getNumRules())]
-    reads = {r.getVariable(): _names(r.getMath()) for r in rules if r.isAssignment()}
+    reads = {r.getVariable(): math_names(r.getMath()) for r in rules if r.isAssignment()}
     dynamic |= {r.getVariable() for r in rules if not r.isAssignment()}  # rate or algebraic rules change in time
     dynamic |= {v for v in reads if v not in parameters}  # a rule on a compartment or species stays a rule
     for i in range(model.getNumEvents()):  # what an event sets changes during a run
