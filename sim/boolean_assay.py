@@ -1,35 +1,43 @@
 """The logical assay: the Boolean counterpart of :mod:`sim.protocol`, and the readouts built on it.
 
 Protocol: the cell starts in the drug-free steady state of its condition (EVs, cargo and interventions already
-acting), then the drug is switched on. In MaBoSS (:class:`sim.engines.maboss.MaBoSSEngine`) the drug enters as the
-up-rate of ``Drug_in`` (``DRUG_GAIN`` x dose / the drug's reference IC50, per h; down-rate 1/h also while the drug
-is present, so the fraction of time the drug is active is graded in dose) and death as slow commitment rates of
-``Apoptosis`` and ``Ferroptosis`` (``DEATH_RATE``), so the probability of ``Death`` after the assay time is graded in
-dose. A condition's partial effects are a weighted mixture of settings (:mod:`sim.boolean.conditions`). The
-asynchronous attractors reached from the drug-on start (biodivine-aeon) give each condition's possible outcomes.
+acting; the outcome nodes held off: a living cell), then the drug is switched on. In MaBoSS
+(:class:`sim.engines.maboss.MaBoSSEngine`) the drug enters as the up-rate of ``Drug_in`` (graded in dose, 1/h), and
+caspase-9 activation, apoptotic and ferroptotic commitment at the rates of :mod:`sim.boolean.rates` (the ODE's rate
+laws and parameters with node states as inputs), so the probability of ``Death`` after the assay time is graded in
+dose and in every survival and cargo arm. The EV dose enters as the fraction of cells in which each delivered cargo
+acts, from the ODE delivery budget of the same condition (:func:`cargo_activity`); a condition's partial effects are
+a weighted mixture of settings (:mod:`sim.boolean.conditions`). The asynchronous attractors reached from the drug-on
+start (biodivine-aeon) give each condition's possible outcomes under the logic alone.
 
 References
 ----------
 Stoll G et al. (2017) MaBoSS 2.0: an environment for stochastic Boolean modeling. Bioinformatics 33:2226-2228.
+Béal J et al. (2019) Personalization of logical models with multi-omics data. Front Physiol 9:1965.
 """
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from sim.boolean.conditions import condition_settings, network_path
+from sim.boolean.conditions import condition_settings, network_path, node_table, ode_gene_nodes
 from sim.boolean.network import BooleanNetwork, load_bnet
-from sim.catalogue import load_catalogue
+from sim.boolean.rates import RateContext, descendants, maboss_rates
+from sim.budget import delivery_budget
+from sim.build import build_model
+from sim.catalogue import load_catalogue, model_id
+from sim.conditions import Condition
 from sim.engines import engine_for
 from sim.engines.boolean import aeon_network, attractor_table
 from sim.errors import SimulationError
+from sim.protocol import AssayProtocol
 
-DEATH_RATE = 0.035  # 1/h: commitment of an active caspase-9 or lipid-ROS state to death
-DRUG_GAIN = 0.35  # Drug_in up-rate per (dose / reference IC50), 1/h. With DEATH_RATE: no-EV death probability ~0.5
-# at the reference IC50 after 72 h (the ODE calibration point, drugs.tsv ic50_ref_uM) and near 1 at 100x it
 OUTCOME_NODES = ("Death", "Apoptosis", "Ferroptosis", "AKT", "STAT3", "LipidROS", "CASP9")
+TIME_WINDOWS = 36  # MaBoSS trajectories: the assay in 36 windows
+PRETREATMENT_H = 48.0  # EVs and interventions before the drug, as the ODE dose-response (sim.curves)
 
 
 def cafev_network() -> BooleanNetwork:
@@ -38,13 +46,16 @@ def cafev_network() -> BooleanNetwork:
 
 
 def steady_state(network: BooleanNetwork, fixed: dict, max_steps: int = 500) -> dict:
-    """Drug-free starting state: synchronous updates from all-off (inputs as ``fixed``) until nothing changes.
+    """Drug-free starting state: synchronous updates from all-off (inputs as ``fixed``, outcome nodes of nodes.tsv
+    held off: the cell is alive) until nothing changes.
 
     Raises
     ------
     SimulationError
         The updates cycle instead of settling (no unique drug-free steady state).
     """
+    alive = {r["node"]: 0 for r in node_table() if r["kind"] == "outcome" and r["node"] in network.rules}
+    fixed = {**alive, **fixed}
     state = np.array([[bool(fixed.get(n, 0)) for n in network.nodes]])
     net = network.fixed(fixed)
     for _ in range(max_steps):
@@ -55,36 +66,117 @@ def steady_state(network: BooleanNetwork, fixed: dict, max_steps: int = 500) -> 
     raise SimulationError(f"The drug-free state of network '{network.name}' under {fixed} does not settle.")
 
 
-def _rates(network: BooleanNetwork, dose: float, reference_ic50: float) -> dict:
-    """MaBoSS node rates of the drug phase (1/h), as engine values (:class:`sim.engines.maboss.MaBoSSEngine`)."""
-    # Drug_in on/off balance while the drug is present: P(on) = r / (1 + r)
-    rates = {"Drug_in.up": DRUG_GAIN * dose / reference_ic50, "Drug_in.down": 1.0, "Drug_in.down_on": 1.0}
-    for node in ("Apoptosis", "Ferroptosis"):
-        if node in network.rules:
-            rates.update({f"{node}.up": DEATH_RATE, f"{node}.down": 1.0})
-    return rates
+@lru_cache(maxsize=8)
+def _protocol(scenario: str, pretreatment_h: float) -> AssayProtocol:
+    return AssayProtocol(engine_for(build_model(scenario), "ode"), pretreatment_h)
 
 
-TIME_WINDOWS = 36  # MaBoSS trajectories: the assay in 36 windows
+def cargo_activity(scenario: str, condition, pretreatment_h: float = PRETREATMENT_H) -> dict[str, float]:
+    """Fraction of cells in which each ``Load_*`` and ``Cell_*`` input of ``scenario`` is on: the share of its
+    target that the cargo (or the cell's own miRNA) changes in the ODE, as the mean-field reading of an all-or-none
+    node (a node on in a fraction f of cells moves its target's mean by f).
+
+    Delivered cargo, from the delivery budget of ``condition`` at drug addition (:func:`sim.budget.delivery_budget`):
+    a repressing miRNA with fold R (R0 without EVs: the endogenous part) removes 1 - R0/R of what is left of its
+    target; a sponge with fold R frees 1 - 1/R of its miRNA; protein cargo with R = level without EVs / level with
+    them brings 1 - R of the target. A cellular miRNA (``cellular`` rows): 1 - T/T_ko of its target T in the
+    untreated cell, T_ko with the miRNA knocked out (a property of the cell line, the same in every condition).
+    A cargo with several targets takes their mean; a condition without EVs gives 0 to every ``Load_*``. The EV dose
+    is the CAFs' and the medium's: the budget runs with the condition's CAF-side gene perturbations (genes.tsv cell
+    = CAF) and all its interventions, while its cancer-cell gene perturbations act in the logical model as fixed
+    nodes (so a knockout that leaves the ODE's untreated cell without a steady state, GPX4 or SLC7A11, still has an
+    EV dose; the knockout's own small effect on titration of the other arms' sites is left to the ODE).
+    """
+    protocol = _protocol(scenario, float(pretreatment_h))
+    model = protocol.engine.model
+    values = _exposure(condition).values(model)
+    budget = delivery_budget(protocol, values)
+    none = delivery_budget(protocol, {**values, "caf_density": 0.0, "ev_added_ug": 0.0})
+    shares: dict[str, list[float]] = {}
+    for it in model.interactions:
+        if not it.delivered:
+            continue
+        key = f"repression_{model_id(it.cargo)}_{model_id(it.target)}"
+        fold, fold0 = budget.get(key, math.nan), none.get(key, math.nan)
+        if it.effect == "repress":
+            share = 1 - fold0 / fold if fold0 > 0 and fold > 0 else 0.0
+        elif it.effect == "sponge":
+            share = 1 - 1 / fold if fold > 0 else 0.0
+        else:
+            share = 1 - fold if fold > 0 else 0.0
+        node = "Load_Pgp" if it.effect == "carry" else f"Load_{model_id(it.cargo)}"
+        shares.setdefault(node, []).append(share)
+    for node, share in _cellular_shares(scenario, float(pretreatment_h)).items():
+        shares.setdefault(node, []).append(share)
+    return {node: float(np.mean([min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0 for x in v]))
+            for node, v in shares.items()}
+
+
+def _exposure(condition):
+    """``condition`` with only its CAF-side gene perturbations (what sets the EV dose)."""
+    genes = load_catalogue().genes
+    caf = {g for g, row in genes.items() if row.get("cell") == "CAF"}
+    gene_of = {node: gene for gene, node in ode_gene_nodes().items()}  # a knockout may name the node (nSMase2)
+
+    def ode_gene(name: str) -> str | None:
+        gene = name if name in genes else gene_of.get(name)
+        return gene if gene in caf else None
+
+    return condition.model_copy(update={
+        "knockouts": [g for k in condition.knockouts if (g := ode_gene(k))],
+        "knockdowns": {g: f for k, f in condition.knockdowns.items() if (g := ode_gene(k))},
+        "overexpression": {g: f for k, f in condition.overexpression.items() if (g := ode_gene(k))}})
+
+
+@lru_cache(maxsize=16)
+def _cellular_shares(scenario: str, pretreatment_h: float) -> dict[str, float]:
+    """``Cell_<miRNA>`` -> mean over its targets of 1 - T/T_ko in the untreated cell of ``scenario``."""
+    protocol = _protocol(scenario, pretreatment_h)
+    model = protocol.engine.model
+    values = Condition(name="untreated").values(model)
+    shares: dict[str, list[float]] = {}
+    for it in model.interactions:
+        mirna = model_id(it.cargo)
+        if it.delivered or it.effect != "repress" or f"expr_{mirna}" not in model.defaults:
+            continue
+        wt = protocol.pretreated(values)[it.target]
+        ko = protocol.pretreated({**values, f"expr_{mirna}": 0.0})[it.target]
+        shares.setdefault(f"Cell_{mirna}", []).append(1 - wt / ko if ko > 0 else 0.0)
+    return {node: float(np.mean(v)) for node, v in shares.items()}
+
+
+def rate_context(scenario: str, drug: dict) -> RateContext:
+    """The rate laws' inputs for ``scenario`` (its ODE parameter values, preset overrides included) and ``drug``."""
+    return RateContext(_protocol(scenario, PRETREATMENT_H).engine.model.defaults, drug)
 
 
 def death_probability(network, scenario: str, condition, dose: float | None = None, assay_h: float = 72.0,
-                      samples: int = 4000, seed: int = 0, trajectories: bool = False):
+                      samples: int = 4000, seed: int = 0, trajectories: bool = False,
+                      activity: dict | None = None, pretreatment_h: float = PRETREATMENT_H):
     """Probability that a cell has died after ``assay_h`` of drug, averaged over the condition's mixture.
 
-    ``dose`` defaults to the drug's reference IC50 (drugs.tsv). With ``trajectories`` returns (probability, table of
-    node probabilities over time averaged over the mixture).
+    ``dose`` defaults to the drug's reference IC50 (drugs.tsv); ``activity`` (cargo node -> fraction of cells)
+    defaults to :func:`cargo_activity` of the condition. With ``trajectories`` returns (probability, table of node
+    probabilities over time averaged over the mixture).
     """
     cat = load_catalogue()
     drug = cat.drug(condition.drug or cat.scenario(scenario)["drug"])
     dose = drug["ic50_ref_uM"] if dose is None else dose
+    if activity is None:
+        activity = cargo_activity(scenario, condition, pretreatment_h)
+    context = rate_context(scenario, drug)
     total, traj = 0.0, None
-    for setting in condition_settings(condition, network, scenario):
+    for setting in condition_settings(condition, network, scenario, activity=activity):
         start = steady_state(network, {**setting.fixed, "Drug": 0})
         start.update(setting.fixed)  # the drug and the fixed nodes from t = 0
-        net = network.fixed({k: v for k, v in setting.fixed.items() if k not in network.inputs})
+        fixed = network.fixed({k: v for k, v in setting.fixed.items() if k not in network.inputs})
+        net = fixed.reduced(descendants(fixed, ["Drug"]) - set(setting.fixed), start)  # the rest cannot change
+        rates = maboss_rates(net, start, context, dose / drug["ic50_ref_uM"], moving=net.nodes)
         course = engine_for(net, "maboss", samples=samples, seed=seed).run(
-            _rates(network, dose, drug["ic50_ref_uM"]), assay_h, TIME_WINDOWS + 1, None, start)
+            rates, assay_h, TIME_WINDOWS + 1, None, {n: start[n] for n in net.nodes})
+        for n in OUTCOME_NODES:
+            if n not in course:
+                course[n] = float(start.get(n, 0))
         total += setting.weight * course["Death"].iloc[-1]
         if trajectories:
             windows = course.iloc[:-1].set_index("time").rename_axis("time_h")
@@ -99,7 +191,7 @@ def condition_attractors(network, scenario: str, condition) -> pd.DataFrame:
     import biodivine_aeon as ba
 
     settings = condition_settings(condition, network, scenario)
-    main = settings[-1]  # the mixture's last setting: every intervention and knockdown effective
+    main = settings[-1]  # the mixture's last setting: every intervention and knockdown effective, every cargo loaded
     start = steady_state(network, {**main.fixed, "Drug": 0})
     start.update(main.fixed)
     net = network.fixed({k: v for k, v in main.fixed.items()})

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.analyses.base import Analysis, ExperimentResult, RunOptions
 from sim.boolean.conditions import condition_settings, network_path
-from sim.boolean_assay import (DEATH_RATE, boolean_dose_response, cafev_network, condition_attractors,
+from sim.boolean.rates import DRUG_GAIN
+from sim.boolean_assay import (boolean_dose_response, cafev_network, condition_attractors,
                                death_probability, outcome_table)
 from sim.curves import dose_grid
 from sim.plots import condition_colours, pyplot
@@ -139,7 +140,7 @@ class BooleanAnalysis(Analysis):
                                     {"quick": quick, "boolean_network": str(network_path()),
                                      "boolean_network_sha256": hashlib.sha256(network_path().read_bytes()).hexdigest(),
                                      "samples": samples,
-                                     "death_rate_per_h": DEATH_RATE}))
+                                     "drug_gain_per_h": DRUG_GAIN, "rates": "models/boolean/rates.tsv"}))
         summary = pd.DataFrame(summary)
         return ExperimentResult(folder, files, outcomes, summary)
 

@@ -15,7 +15,8 @@ import math
 
 import pandas as pd
 
-from sim.boolean.agreement import BOOLEAN_TOLERANCE, ODE_TOLERANCE, direction, explain_disagreement
+from sim.boolean.agreement import (BOOLEAN_TOLERANCE, ODE_TOLERANCE, SLOPE_DOSES, boolean_direction, death_slope,
+                                   direction, explain_disagreement)
 from sim.boolean_assay import cafev_network, death_probability
 from sim.build import build_model
 from sim.catalogue import load_catalogue
@@ -52,15 +53,24 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
     model = build_model(scenario)
     fits = fit_curves(run_dose_response(model, conds, n_doses=10)).set_index("condition")
     network = cafev_network()
+    cat = load_catalogue()
+    ic50 = cat.drug(cat.scenario(scenario)["drug"])["ic50_ref_uM"]
     death = {c.name: death_probability(network, scenario, c, samples=samples, seed=seed) for c in conds}
+    slope = {}
+    for ref in dict.fromkeys(q[2] for q in questions):
+        c = next(c for c in conds if c.name == ref)
+        slope[ref] = death_slope({k: death_probability(network, scenario, c, k * ic50, samples=samples, seed=seed)
+                                  for k in SLOPE_DOSES})
     rows = []
     for label, cond, ref in questions:
         ok = fits.loc[cond, "status"] == "ok" and fits.loc[ref, "status"] == "ok"
         fold = fits.loc[cond, "ic50_abs"] / fits.loc[ref, "ic50_abs"] if ok else math.nan
         ode = direction(math.log(fold) if fold > 0 else math.nan, math.log(ODE_TOLERANCE))
-        boolean = direction(death[ref] - death[cond], BOOLEAN_TOLERANCE)
+        boolean, equivalent = boolean_direction(death[cond], death[ref], slope[ref])
         rows.append({"scenario": scenario, "question": label, "condition": cond, "reference": ref,
                      "ode_ic50_fold": fold, "ode_direction": ode, "boolean_death": death[cond],
-                     "boolean_death_reference": death[ref], "boolean_direction": boolean, "agree": ode == boolean,
-                     "explanation": "" if ode == boolean else explain_disagreement(ode, boolean, death[ref])})
+                     "boolean_death_reference": death[ref], "boolean_death_slope": slope[ref],
+                     "boolean_dose_fold": equivalent, "boolean_direction": boolean, "agree": ode == boolean,
+                     "explanation": "" if ode == boolean else explain_disagreement(ode, boolean, death[ref], fold,
+                                                                                   equivalent)})
     return pd.DataFrame(rows)

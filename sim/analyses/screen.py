@@ -221,7 +221,8 @@ class ScreenAnalysis(Analysis):
         if sc.boolean:
             bool_points = _boolean_points(points[points["size"] <= (2 if sc.pairwise else 1)])
             samples = 500 if quick else sc.boolean_samples
-            boolean = run_sweep(BooleanScreenPoint(spec.experiment.scenario, conditions, samples, spec.experiment.seed),
+            boolean = run_sweep(BooleanScreenPoint(spec.experiment.scenario, conditions, samples, spec.experiment.seed,
+                                                   sc.assay_time_h, sc.pretreatment_h),
                                 bool_points, folder / "boolean", desc="screen, Boolean", **run)
             files += [folder / "boolean", write_table(boolean, folder / "boolean.csv")]
         ranking = rank_table(raw, sc.condition, sc.reference, sc.toxicity_threshold)

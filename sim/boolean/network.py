@@ -188,6 +188,24 @@ class BooleanNetwork:
             rules[n] = ("const", bool(v))
         return BooleanNetwork(list(self.nodes), rules, dict(self.source), self.name)
 
+    def reduced(self, keep, values: dict) -> "BooleanNetwork":
+        """The sub-network of the nodes in ``keep`` (file order), every other node read by their rules replaced by
+        its constant in ``values`` (0 where not given): what a simulation needs when the rest cannot change."""
+        keep = [n for n in self.nodes if n in set(keep)]
+
+        def sub(tree):
+            kind = tree[0]
+            if kind == "var":
+                return tree if tree[1] in keep else ("const", bool(values.get(tree[1], 0)))
+            if kind == "const":
+                return tree
+            if kind == "not":
+                return ("not", sub(tree[1]))
+            return (kind, tuple(sub(t) for t in tree[1]))
+
+        return BooleanNetwork(keep, {n: sub(self.rules[n]) for n in keep}, {n: self.source.get(n, "") for n in keep},
+                              self.name)
+
     def to_bnet(self) -> str:
         """The network as .bnet text (header line, one rule per node)."""
         width = max(len(n) for n in self.nodes)

@@ -49,12 +49,27 @@ def to_bnd(network: BooleanNetwork, rates: dict | None = None) -> str:
             continue
         up, down, *on = rates.get(n, (1.0, 1.0))
         down_on = on[0] if on else 0.0  # a third rate: turn-over while the logic is still true (e.g. drug efflux)
-        for r in (up, down, down_on):
-            if not (np.isfinite(r) and r >= 0):  # a negative rate crashes MaBoSS: refuse it here
-                raise InvalidValueError(f"Rates of node '{n}' must be finite and >= 0 per h. Got {up}, {down}.")
-        lines.append(f"Node {n} {{ logic = {network.rule_text(n)}; rate_up = @logic ? {_num(up)} : 0; "
-                     f"rate_down = @logic ? {_num(down_on)} : {_num(down)}; }}")
+        text = [_rate_text(n, r, network) for r in (up, down, down_on)]
+        lines.append(f"Node {n} {{ logic = {network.rule_text(n)}; rate_up = @logic ? {text[0]} : 0; "
+                     f"rate_down = @logic ? {text[2]} : {text[1]}; }}")
     return "\n".join(lines) + "\n"
+
+
+_EXPRESSION = re.compile(r"^[A-Za-z0-9_.?:()*+/ -]+$")
+
+
+def _rate_text(node: str, rate, network: BooleanNetwork) -> str:
+    """A rate as MaBoSS text: a number (finite, >= 0), or an expression of node states (``A ? 0.5 : 0.1``, from
+    :func:`sim.boolean.rates.maboss_rates`) whose names are nodes of the network."""
+    if isinstance(rate, str):
+        names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", rate))
+        if not _EXPRESSION.match(rate) or not names <= set(network.rules):
+            raise InvalidValueError(f"Rate expression of node '{node}' must use numbers, node names, ?, :, "
+                                    f"parentheses and + - * /. Got {rate!r}.")
+        return f"({rate})"
+    if not (np.isfinite(rate) and rate >= 0):  # a negative rate crashes MaBoSS: refuse it here
+        raise InvalidValueError(f"Rates of node '{node}' must be finite and >= 0 per h. Got {rate}.")
+    return _num(rate)
 
 
 @dataclass
@@ -169,7 +184,8 @@ class MaBoSSEngine(Engine):
             if node not in self.network.rules or kind not in RATE_KINDS:
                 valid = [f"{n}.{k}" for n in self.network.nodes for k in RATE_KINDS]
                 raise UnknownNameError("node rate", key, valid, f"network '{self.network.name}'")
-            rates.setdefault(node, [1.0, 1.0, 0.0])[RATE_KINDS.index(kind)] = float(rate)
+            rates.setdefault(node, [1.0, 1.0, 0.0])[RATE_KINDS.index(kind)] = (
+                rate if isinstance(rate, str) else float(rate))
         return {n: tuple(r) for n, r in rates.items()}
 
     def run(self, values, end_time: float, points: int = 37, selections=None, start=None) -> pd.DataFrame:

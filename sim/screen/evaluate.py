@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sim.boolean.agreement import SLOPE_DOSES, death_slope
 from sim.boolean_assay import cafev_network, condition_attractors, death_probability
 from sim.budget import budget_columns, budget_part
+from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.curves import fit_curves, run_dose_response
 from sim.engines import Tolerances, engine_for
@@ -108,11 +110,19 @@ class BooleanScreenPoint:
     conditions: dict
     samples: int = 2000
     seed: int = 0
+    assay_h: float = 72.0
+    pretreatment_h: float = 48.0
 
     def __call__(self, inputs: dict) -> dict:
         network = cafev_network()
         base = self.conditions[inputs["condition"]]
         cond = Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})
-        death = death_probability(network, self.scenario, cond, samples=self.samples, seed=self.seed)
+        death = {k: death_probability(network, self.scenario, cond, None if k == 1 else k * self._ic50(cond),
+                                      self.assay_h, self.samples, self.seed, pretreatment_h=self.pretreatment_h)
+                 for k in (1, *SLOPE_DOSES)}
         outcomes = sorted(set(condition_attractors(network, self.scenario, cond)["outcome"]))
-        return {"death_probability": death, "attractor_outcome": "+".join(outcomes)}
+        return {"death_probability": death[1], "death_slope": death_slope(death), "attractor_outcome": "+".join(outcomes)}
+
+    def _ic50(self, cond) -> float:
+        cat = load_catalogue()
+        return cat.drug(cond.drug or cat.scenario(self.scenario)["drug"])["ic50_ref_uM"]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from sim.boolean.agreement import BOOLEAN_TOLERANCE, ODE_TOLERANCE, direction, explain_disagreement
+from sim.boolean.agreement import ODE_TOLERANCE, boolean_direction, direction, explain_disagreement
 from sim.errors import SimulationError
 from sim.screen.perturbations import WILD_TYPE, parse
 from sim.screen.synergy import (bliss_excess, bliss_excess_ic50, drug_perturbation_bliss, hsa_excess,
@@ -135,8 +135,8 @@ def pair_table(raw: pd.DataFrame, condition: str) -> pd.DataFrame:
 
 def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) -> pd.DataFrame:
     """Single knockouts in ``condition``: the ODE direction (IC50 fold vs wild type; the cells left at the dose for
-    a genotype with no steady state) and the Boolean direction (MaBoSS death probability vs wild type), and whether
-    they agree. A gene without a Boolean node is listed with ``boolean_direction = "no Boolean node"``."""
+    a genotype with no steady state) and the Boolean direction (MaBoSS death probability vs wild type, as an
+    equivalent dose fold: :func:`sim.boolean.agreement.boolean_direction`), and whether they agree. A gene without a Boolean node is listed with ``boolean_direction = "no Boolean node"``."""
     cond = _by(raw, condition)
     wt = _wild_type(cond, condition, raw)
     bool_cond = _by(boolean, condition) if len(boolean) else pd.DataFrame()
@@ -156,10 +156,13 @@ def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) ->
                "ode_direction": ode}
         if label in bool_cond.index and WILD_TYPE in bool_cond.index:
             death, death_wt = bool_cond.loc[label, "death_probability"], bool_cond.loc[WILD_TYPE, "death_probability"]
-            boolean_dir = direction(death_wt - death, BOOLEAN_TOLERANCE)
-            row.update(boolean_death=death, boolean_death_wt=death_wt, boolean_direction=boolean_dir,
+            boolean_dir, equivalent = boolean_direction(death, death_wt, bool_cond.loc[WILD_TYPE].get("death_slope",
+                                                                                                     math.nan))
+            row.update(boolean_death=death, boolean_death_wt=death_wt, boolean_dose_fold=equivalent,
+                       boolean_direction=boolean_dir,
                        boolean_attractors=bool_cond.loc[label, "attractor_outcome"], agree=ode == boolean_dir,
-                       explanation="" if ode == boolean_dir else explain_disagreement(ode, boolean_dir, death_wt))
+                       explanation="" if ode == boolean_dir else explain_disagreement(ode, boolean_dir, death_wt, fold,
+                                                                                            equivalent))
         elif bool_all is not None and label in bool_all.index and WILD_TYPE in bool_all.index:
             failed = label if label not in bool_cond.index else WILD_TYPE  # a Boolean point that failed
             row.update(boolean_death=math.nan, boolean_death_wt=math.nan, boolean_direction="failed",
