@@ -6,7 +6,7 @@ Usage::
     cafev calibrate experiments/calibrate_ovarian_ptx_pgp.toml | calibrate_ovarian_ptx_pgp [-o DIR] [--workers N]
     cafev fit plate.csv [-o DIR] [--control dose0|COUNT]
     cafev attractors model.bnet|model.sbml [--update async|sync] [--fix NODE=0 ...] [-o DIR]
-    cafev compare pdac_gem [-o DIR]
+    cafev compare pdac_gem|all [-o DIR]
     cafev list [scenarios|experiments|interventions|drugs|cargo|parameters|genes]
     cafev export-sbml pdac_gem -o pdac_gem.xml
 """
@@ -83,15 +83,26 @@ def _attractors(args) -> None:
 
 
 def _compare(args) -> None:
-    load_catalogue().scenario(args.scenario)  # unknown scenario: did-you-mean before any work
-    table = compare(args.scenario)
-    shown = table[["question", "ode_ic50_fold", "ode_direction", "boolean_death", "boolean_direction", "agree"]]
-    with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
-        print(shown.to_string(index=False))
-    for _, row in table[~table["agree"]].iterrows():
-        print(f"disagreement ({row['question']}): {row['explanation']}")
+    presets = list(load_catalogue().scenarios) if args.scenario == "all" else [args.scenario]
+    for name in presets:
+        load_catalogue().scenario(name)  # unknown scenario: did-you-mean before any work
+    tables = []
+    for name in presets:
+        table = compare(name)
+        tables.append(table)
+        shown = table[["question", "ode_ic50_fold", "ode_direction", "boolean_death", "boolean_dose_fold",
+                       "boolean_direction", "agree"]]
+        if len(presets) > 1:
+            print(f"{name}:")
+        with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
+            print(shown.to_string(index=False))
+        for _, row in table[~table["agree"]].iterrows():
+            print(f"disagreement ({row['question']}): {row['explanation']}")
+    table = pd.concat(tables, ignore_index=True)
     folder = Path(args.out) if args.out else RESULTS_DIR / f"compare_{args.scenario}"
-    print(f"{int(table['agree'].sum())}/{len(table)} agree\nwrote:\n  {write_table(table, folder / 'compare.csv')}")
+    share = f" ({100 * table['agree'].mean():.0f}%)" if len(presets) > 1 else ""
+    print(f"{int(table['agree'].sum())}/{len(table)} agree{share}\nwrote:\n  "
+          f"{write_table(table, folder / 'compare.csv')}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     p_att.add_argument("--fix", action="append", default=[], metavar="NODE=0|1", help="hold a node (repeatable)")
     p_att.add_argument("--all-inputs", action="store_true", help="allow more than 10 unfixed inputs (slow)")
     p_att.add_argument("-o", "--out", help="output folder (default results/attractors_<model>)")
-    p_cmp = sub.add_parser("compare", help="ODE vs Boolean agreement for a scenario preset")
-    p_cmp.add_argument("scenario")
+    p_cmp = sub.add_parser("compare", help="ODE vs Boolean agreement for a scenario preset (or 'all' presets)")
+    p_cmp.add_argument("scenario", help="a scenario preset, or 'all'")
     p_cmp.add_argument("-o", "--out", help="output folder (default results/compare_<scenario>)")
     p_list = sub.add_parser("list", help="list scenarios, shipped experiments, interventions, drugs, cargo, "
                                          "parameters or genes")

@@ -3,11 +3,12 @@
 For a scenario preset, four questions are asked of both models (issue #4): CAF-EVs (50 ug/mL) against no EVs;
 GW4869 20 uM in 3:1 co-culture against co-culture; the preset's matched intervention (``matched_intervention`` in
 scenarios.toml) on CAF-EVs against CAF-EVs; and the cargo target's knockout (``target_knockout``) against no EVs.
-The ODE answer is the direction of the IC50 fold (resistance = up); the Boolean answer is the direction of the MaBoSS
-death probability at the drug's reference IC50 (resistance = less death). Changes below ``ODE_TOLERANCE`` (fold) or
-``BOOLEAN_TOLERANCE`` (probability) count as "none". Disagreements are kept, with the reason the logical model gives.
-The ODE's EVs carry the preset's enriched regime: a logical ``Load_*`` input says a cargo is loaded enough to act,
-which the published regime (copies per EV inside Chevillet 2014's range) does not promise.
+The ODE answer is the direction of the IC50 fold (resistance = up); the Boolean answer is the MaBoSS death
+probability at the drug's reference IC50 (resistance = less death), read as an equivalent dose fold (the death
+difference over the reference's slope of death against ln dose, :mod:`sim.boolean.agreement`), so that both count a
+change below ``ODE_TOLERANCE`` (2%) as "none". Disagreements are kept, with the reason. The ODE's EVs carry the
+preset's enriched regime, and the logical model is given the same EV dose (the cargo activity from the ODE delivery
+budget of each condition, :func:`sim.boolean_assay.cargo_activity`).
 """
 from __future__ import annotations
 

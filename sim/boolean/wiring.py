@@ -23,7 +23,7 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from sim.boolean.conditions import network_path, node_symbols
+from sim.boolean.conditions import network_path, node_symbols, node_table
 from sim.boolean.network import BooleanNetwork
 from sim.catalogue import model_id
 from sim.errors import InvalidValueError
@@ -40,38 +40,37 @@ POINTS = 6  # random evaluation points per partial derivative
 
 
 def _evaluate(node, env: dict) -> float:
-    """Value of a libsbml AST with names from ``env`` (the operators SBML rate laws of cafev use)."""
-    import libsbml as L
-
-    t = node.getType()
+    """Value of a libsbml AST with names from ``env`` (the operators SBML rate laws of cafev use). Node kinds are read
+    with the node's own predicates, not type numbers: once tellurium has loaded its libraries, a node's type number
+    need not match this module's constants."""
     kids = [node.getChild(i) for i in range(node.getNumChildren())]
-    if t == L.AST_NAME:
+    if node.isName():
         return env[node.getName()]
-    if t in (L.AST_INTEGER, L.AST_REAL, L.AST_REAL_E, L.AST_RATIONAL):
+    if node.isNumber():
         return node.getValue()
-    if t == L.AST_CONSTANT_E:
-        return math.e
-    if t == L.AST_CONSTANT_PI:
-        return math.pi
+    if node.isConstant() and node.getName() in ("exponentiale", "pi"):
+        return math.e if node.getName() == "exponentiale" else math.pi
     vals = [_evaluate(k, env) for k in kids]
-    if t == L.AST_PLUS:
+    op = str(node.getCharacter()) if node.isOperator() else (node.getName() or "")
+    if op == "+":
         return sum(vals)
-    if t == L.AST_MINUS:
+    if op == "-":
         return -vals[0] if len(vals) == 1 else vals[0] - vals[1]
-    if t == L.AST_TIMES:
+    if op == "*":
         return math.prod(vals)
-    if t == L.AST_DIVIDE:
+    if op == "/":
         return vals[0] / vals[1]
-    if t in (L.AST_POWER, L.AST_FUNCTION_POWER):
+    if op in ("^", "pow", "power"):
         return vals[0] ** vals[1]
-    if t == L.AST_FUNCTION_ABS:
+    if op == "abs":
         return abs(vals[0])
-    if t == L.AST_FUNCTION_EXP:
+    if op == "exp":
         return math.exp(vals[0])
-    if t == L.AST_FUNCTION_LN:
+    if op == "ln":
         return math.log(vals[0])
-    raise InvalidValueError(f"The wiring check cannot evaluate SBML math of type {node.getName() or t} "
-                            f"({L.formulaToL3String(node)}).")
+    import libsbml
+
+    raise InvalidValueError(f"The wiring check cannot evaluate SBML math {libsbml.formulaToL3String(node)!r}.")
 
 
 def _sign(math_ast, name: str, names: set, centre: dict, rng: random.Random) -> int:
@@ -172,12 +171,10 @@ def symbol_influences(model, keep: set) -> set[tuple[str, str, int]]:
 
 
 def _names(math_ast) -> list[str]:
-    import libsbml as L
-
     found, todo = [], [math_ast]
     while todo:
         node = todo.pop()
-        if node.getType() == L.AST_NAME:
+        if node.isName():
             found.append(node.getName())
         todo.extend(node.getChild(i) for i in range(node.getNumChildren()))
     return found
@@ -302,8 +299,6 @@ def unmatched(ode: set, boolean: set) -> tuple[list, list]:
 
 def wiring_notes(root: Path | None = None) -> dict[tuple[str, str, int], str]:
     """(source, target, sign) -> the reason in the ``wiring_notes`` column of nodes.tsv (on the target's row)."""
-    from sim.boolean.conditions import node_table
-
     out = {}
     for row in node_table(root):
         for entry in filter(None, (e.strip() for e in (row.get("wiring_notes") or "").split(" | "))):

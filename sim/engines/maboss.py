@@ -142,7 +142,8 @@ def simulate(network: BooleanNetwork, initial: dict, rates: dict | None = None, 
     return MaBoSSResult(traj, final, states, fps)
 
 
-RATE_KINDS = ("up", "down", "down_on")  # value names "<node>.up", "<node>.down", "<node>.down_on" (1/h)
+RATE_KINDS = ("up", "down", "down_on")
+MAX_NODES = 64  # the node count cmaboss is built for  # value names "<node>.up", "<node>.down", "<node>.down_on" (1/h)
 
 
 class MaBoSSEngine(Engine):
@@ -152,7 +153,8 @@ class MaBoSSEngine(Engine):
     :func:`to_bnd`; a node not named keeps (1, 1, 0)); ``start`` is the probability of each node being on at t = 0
     (nodes not named start off). A run of ``points`` rows has ``points - 1`` windows of ``end_time / (points - 1)``
     h, each row the mean probability of each node over its window [t, t + window), and a last row at ``end_time``
-    with the probabilities at that instant.
+    with the probabilities at that instant. A network of more than MaBoSS's 64 nodes runs with its inputs folded in
+    at their start values (exact: MaBoSS holds inputs frozen).
 
     Parameters
     ----------
@@ -194,8 +196,21 @@ class MaBoSSEngine(Engine):
         selections = self.check_selection(selections or self.network.nodes)
         # MaBoSS reads the tick with 12 decimals (_num); rounded down, it yields at least points - 1 whole windows
         tick = math.floor(end_time / (points - 1) * 1e12) / 1e12
-        result = simulate(self.network, dict(start or {}), self.rates(values), max_time=end_time, time_tick=tick,
+        start = dict(start or {})
+        network, held = self.network, {}
+        if len(network.nodes) > MAX_NODES:  # inputs are frozen at their start value: fold them in, exactly
+            held = {n: float(start.get(n, 0)) for n in network.inputs}
+            if any(v not in (0.0, 1.0) for v in held.values()):
+                raise InvalidValueError(f"Network '{network.name}' has {len(network.nodes)} nodes, more than "
+                                        f"MaBoSS's {MAX_NODES}; its inputs can be folded in only with start values "
+                                        f"0 or 1.")
+            network = network.reduced([n for n in network.nodes if n not in held], held)
+            start = {n: v for n, v in start.items() if n not in held}
+        result = simulate(network, start, self.rates(values), max_time=end_time, time_tick=tick,
                           samples=self.samples, seed=self.seed)
+        for n, v in held.items():
+            result.trajectories[n] = v
+            result.final[n] = v
         windows = result.trajectories[selections]
         if len(windows) < points - 1:
             raise SimulationError(f"MaBoSS returned {len(windows)} time windows of network '{self.network.name}' "

@@ -21,7 +21,7 @@ from sim.curves import fit_curves, run_dose_response
 from sim.engines import Tolerances, engine_for
 from sim.errors import SimulationError
 from sim.protocol import POPULATION_SPECIES, AssayProtocol, clean_state, drug_free
-from sim.screen.perturbations import apply, parse
+from sim.screen.perturbations import WILD_TYPE, apply, parse
 from sim.sweep.evaluate import scenario_model
 
 
@@ -103,8 +103,10 @@ class OdeScreenPoint:
 @dataclass
 class BooleanScreenPoint:
     """Boolean readouts of one perturbation in one named condition: MaBoSS death probability at the drug's
-    reference IC50 (``samples`` trajectories, ``seed``) and the outcome of the asynchronous attractors reached from
-    the drug-on start (``death``, ``survival`` or ``death+survival``)."""
+    reference IC50 (``samples`` trajectories, ``seed``; the EV dose from the ODE delivery budget after
+    ``pretreatment_h``, death after ``assay_h``), for the wild type also the slope of death against ln dose (the
+    reference of the agreement table's equivalent dose fold), and the outcome of the asynchronous attractors reached
+    from the drug-on start (``death``, ``survival`` or ``death+survival``)."""
 
     scenario: str
     conditions: dict
@@ -117,11 +119,13 @@ class BooleanScreenPoint:
         network = cafev_network()
         base = self.conditions[inputs["condition"]]
         cond = Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})
+        multiples = (1, *SLOPE_DOSES) if inputs["perturbation"] == WILD_TYPE else (1,)  # the reference's slope
         death = {k: death_probability(network, self.scenario, cond, None if k == 1 else k * self._ic50(cond),
                                       self.assay_h, self.samples, self.seed, pretreatment_h=self.pretreatment_h)
-                 for k in (1, *SLOPE_DOSES)}
+                 for k in multiples}
         outcomes = sorted(set(condition_attractors(network, self.scenario, cond)["outcome"]))
-        return {"death_probability": death[1], "death_slope": death_slope(death), "attractor_outcome": "+".join(outcomes)}
+        slope = death_slope(death) if len(death) > 1 else math.nan
+        return {"death_probability": death[1], "death_slope": slope, "attractor_outcome": "+".join(outcomes)}
 
     def _ic50(self, cond) -> float:
         cat = load_catalogue()
