@@ -153,3 +153,18 @@ def test_boolean_dose_response_uses_the_assay_time():
     assert short[0] < long[0] - 0.15  # less time to die
     _, d50 = boolean_dose_response(net, "pdac_gem", C(name="c"), [5.0, 50.0], samples=500)
     assert d50 == 0.0  # already >= 50% at the lowest dose: below the range, not "never"
+
+
+def test_boolean_answers_are_read_as_an_equivalent_dose_fold():
+    """Closed forms of sim.boolean.agreement: ln(fold) = (death_ref - death) / slope, slope per ln dose from half and
+    twice the reference dose; the ODE's 2% tolerance applies to that fold."""
+    from sim.boolean.agreement import boolean_direction, death_slope
+
+    assert death_slope({0.5: 0.3, 2.0: 0.6}) == pytest.approx(0.3 / math.log(4))
+    d, fold = boolean_direction(0.4, 0.5, 0.25)
+    assert d == "resistance" and fold == pytest.approx(math.exp(0.4))
+    assert boolean_direction(0.499, 0.5, 0.25)[0] == "none"  # ln fold 0.004 < ln 1.02
+    assert boolean_direction(0.51, 0.5, 0.25)[0] == "sensitisation"  # ln fold -0.04
+    assert boolean_direction(0.9, 0.05, 0.01)[0] == "sensitisation"
+    assert math.isnan(boolean_direction(0.9, 0.05, 0.01)[1])  # beyond 10-fold: the direction only
+    assert boolean_direction(0.0, 0.01, 0.0) == ("none", pytest.approx(math.nan, nan_ok=True))  # flat: 0.02 rule

@@ -18,6 +18,7 @@ ODE_TOLERANCE = 1.02  # an ODE IC50 fold change below 2% counts as none (within 
 #                       dose-response analysis's MIN_SHIFT_TO_REVERSE)
 BOOLEAN_TOLERANCE = 0.02  # death probability, where the reference's death has no slope in dose
 SLOPE_DOSES = (0.5, 2.0)  # the reference's death at these multiples of its dose gives the local slope
+MAX_EQUIVALENT_FOLD = 10.0  # beyond it the local slope gives the direction only (the fold is reported as NaN)
 
 
 def death_slope(death: dict) -> float:
@@ -27,12 +28,14 @@ def death_slope(death: dict) -> float:
 
 
 def boolean_direction(death: float, death_reference: float, slope: float) -> tuple[str, float]:
-    """(direction, equivalent dose fold) of a Boolean answer: resistance when the condition's death is lower."""
+    """(direction, equivalent dose fold) of a Boolean answer: resistance when the condition's death is lower. The
+    fold is a local reading: beyond ``MAX_EQUIVALENT_FOLD`` either way it is NaN and only the direction stands."""
     change = death_reference - death
     if not (math.isfinite(slope) and slope > 0):
         return direction(change, BOOLEAN_TOLERANCE), math.nan
     log_fold = change / slope
-    return direction(log_fold, math.log(ODE_TOLERANCE)), math.exp(min(log_fold, 700.0))
+    fold = math.exp(log_fold) if abs(log_fold) <= math.log(MAX_EQUIVALENT_FOLD) else math.nan
+    return direction(log_fold, math.log(ODE_TOLERANCE)), fold
 
 
 def direction(change: float, tolerance: float) -> str:
