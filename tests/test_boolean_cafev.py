@@ -79,9 +79,7 @@ def test_maboss_death_probability_is_graded_and_reproducible():
     net = cafev_network()
     ref = death_probability(net, "pdac_gem", C(name="c"), samples=2000, seed=3)
     assert ref == death_probability(net, "pdac_gem", C(name="c"), samples=2000, seed=3)  # same seed, same result
-    # calibration regression (DRUG_GAIN, sim.boolean.rates): pdac_gem's no-EV cell dies with probability ~0.5 at
-    # the reference IC50, the ODE's calibration point
-    assert ref == pytest.approx(0.5, abs=0.04)
+    assert 0.2 < ref < 0.8  # graded at the reference IC50 (its calibrated value: test_calibration_regression.py)
     low = death_probability(net, "pdac_gem", C(name="c"), dose=0.005, samples=2000)
     high = death_probability(net, "pdac_gem", C(name="c"), dose=0.5, samples=2000)
     assert low < ref < high

@@ -56,3 +56,13 @@ def test_enriched_regime_reproduces_its_calibrated_fold(scenario):
         assert reached < 1.0
         more = delivery_fold(model, 10 * delivery["enriched"])
         assert abs(math.log(more)) < abs(math.log(fold)) / PLATEAU_SHARE * 1.01
+
+
+@pytest.mark.slow
+def test_boolean_drug_gain_puts_the_no_ev_death_at_one_half():
+    """The logical model's one scale (sim.boolean.rates.DRUG_GAIN) was set so that pdac_gem's no-EV cell dies with
+    probability 0.5 at the drug's reference IC50 after 72 h, the ODE's calibration point (drugs.tsv ic50_ref_uM)."""
+    from sim.boolean_assay import cafev_network, death_probability
+
+    death = death_probability(cafev_network(), "pdac_gem", Condition(name="no EV"), samples=4000)
+    assert death == pytest.approx(0.5, abs=0.02)

@@ -249,6 +249,11 @@ class ScreenAnalysis(Analysis):
         summary = ranking[[c for c in shown if c in ranking]].head(sc.top)
         counts = failure_counts(raw)
         footer = list(notes)
+        if sc.boolean and len(boolean):
+            for cond, rows in agreement.groupby("condition", sort=False):
+                asked = rows["agree"].notna()
+                footer.append(f"ODE vs Boolean, {cond}: {int(rows.loc[asked, 'agree'].astype(bool).sum())} of "
+                              f"{int(asked.sum())} single knockouts agree in direction (agreement.csv)")
         if counts:
             footer.append("failed points by reason: " + ", ".join(f"{k} {v}" for k, v in counts.items())
                           + f" (see {folder / 'screen.csv'})")
