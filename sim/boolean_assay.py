@@ -23,7 +23,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from sim.boolean.conditions import condition_settings, network_path, node_table, ode_gene_nodes
+from sim.boolean.conditions import (condition_settings, exposure_nodes, intervention_nodes, network_path, node_table,
+                                    ode_gene_nodes)
 from sim.boolean.network import BooleanNetwork, load_bnet
 from sim.boolean.rates import RateContext, descendants, maboss_rates
 from sim.budget import delivery_budget
@@ -78,18 +79,43 @@ def cargo_activity(scenario: str, condition, pretreatment_h: float = PRETREATMEN
 
     Delivered cargo, from the delivery budget of ``condition`` at drug addition (:func:`sim.budget.delivery_budget`):
     a repressing miRNA with fold R (R0 without EVs: the endogenous part) removes 1 - R0/R of what is left of its
-    target; a sponge with fold R frees 1 - 1/R of its miRNA; protein cargo with R = level without EVs / level with
-    them brings 1 - R of the target. A cellular miRNA (``cellular`` rows): 1 - T/T_ko of its target T in the
+    target; a sponge with fold R frees 1 - 1/R of its miRNA. Protein cargo (EV-borne P-gp) joins a pool rather than
+    silencing a target, so it is on in every cell that took up EVs and its amount is a level (:func:`cargo_levels`). A cellular miRNA (``cellular`` rows): 1 - T/T_ko of its target T in the
     untreated cell, T_ko with the miRNA knocked out (a property of the cell line, the same in every condition).
     A cargo with several targets takes their mean; a condition without EVs gives 0 to every ``Load_*``. The EV dose
     is the CAFs' and the medium's: the budget runs with the condition's CAF-side gene perturbations (genes.tsv cell
-    = CAF) and all its interventions, while its cancer-cell gene perturbations act in the logical model as fixed
-    nodes (so a knockout that leaves the ODE's untreated cell without a steady state, GPX4 or SLC7A11, still has an
-    EV dose; the knockout's own small effect on titration of the other arms' sites is left to the ODE).
+    = CAF) and its interventions on EV supply and uptake (those on the ancestors of ``EV_in``), while the rest act
+    in the logical model as fixed nodes, once (an antagomir is not also in the budget; a knockout that leaves the
+    ODE's untreated cell without a steady state, GPX4 or SLC7A11, still has an EV dose; a cancer-cell knockout's own
+    small effect on the titration of the other arms' sites is left to the ODE).
+
+    Limitation: a cell in which a cargo acts has its target off, not at the ODE's ceiling-bounded level
+    (``mirna_max_repression``), so the fraction matches the target's mean but not every effect's: e.g. the quarter of
+    untreated cells in which the endogenous miR-21 acts lack PTEN and APAF1 (apoptosis-immune), and the logical
+    model's death plateaus near 0.95 at 1000x the IC50 where the ODE kills > 99.9%.
     """
+    shares = _cargo_changes(scenario, condition, float(pretreatment_h))
+    return {node: float(np.mean([min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0 for x in v]))
+            for node, v in shares.items()}
+
+
+def cargo_levels(scenario: str, condition, pretreatment_h: float = PRETREATMENT_H) -> dict[str, float]:
+    """Graded cargo: ``pgp_ev``, EV-borne P-gp relative to the cell's own in the ODE delivery budget of the same
+    condition (1/R - 1, R = ABCB1 without EVs / with them); 0 where the EVs carry none."""
     protocol = _protocol(scenario, float(pretreatment_h))
     model = protocol.engine.model
-    values = _exposure(condition).values(model)
+    values = _exposure(condition, scenario).values(model)
+    budget = delivery_budget(protocol, values)
+    folds = [budget.get(f"repression_{model_id(it.cargo)}_{model_id(it.target)}", math.nan)
+             for it in model.interactions if it.delivered and it.effect == "carry"]
+    return {"pgp_ev": float(sum(1 / f - 1 for f in folds if math.isfinite(f) and 0 < f < 1))}
+
+
+def _cargo_changes(scenario: str, condition, pretreatment_h: float) -> dict[str, list[float]]:
+    """``Load_*``/``Cell_*`` input -> the shares of their targets the cargo changes (see :func:`cargo_activity`)."""
+    protocol = _protocol(scenario, pretreatment_h)
+    model = protocol.engine.model
+    values = _exposure(condition, scenario).values(model)
     budget = delivery_budget(protocol, values)
     none = delivery_budget(protocol, {**values, "caf_density": 0.0, "ev_added_ug": 0.0})
     shares: dict[str, list[float]] = {}
@@ -102,27 +128,33 @@ def cargo_activity(scenario: str, condition, pretreatment_h: float = PRETREATMEN
             share = 1 - fold0 / fold if fold0 > 0 and fold > 0 else 0.0
         elif it.effect == "sponge":
             share = 1 - 1 / fold if fold > 0 else 0.0
-        else:
-            share = 1 - fold if fold > 0 else 0.0
+        else:  # protein cargo: present in every cell that took up EVs; its amount is a level (cargo_levels)
+            share = 1.0 if 0 < fold < 1 else 0.0
         node = "Load_Pgp" if it.effect == "carry" else f"Load_{model_id(it.cargo)}"
         shares.setdefault(node, []).append(share)
-    for node, share in _cellular_shares(scenario, float(pretreatment_h)).items():
+    for node, share in _cellular_shares(scenario, pretreatment_h).items():
         shares.setdefault(node, []).append(share)
-    return {node: float(np.mean([min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0 for x in v]))
-            for node, v in shares.items()}
+    return shares
 
 
-def _exposure(condition):
-    """``condition`` with only its CAF-side gene perturbations (what sets the EV dose)."""
+def _exposure(condition, scenario: str):
+    """``condition`` with only what sets its EV dose: its CAF-side gene perturbations and its interventions on EV
+    supply and uptake (whose nodes are ancestors of ``EV_in``)."""
     genes = load_catalogue().genes
     caf = {g for g, row in genes.items() if row.get("cell") == "CAF"}
     gene_of = {node: gene for gene, node in ode_gene_nodes().items()}  # a knockout may name the node (nSMase2)
+    network = cafev_network()
+    exposure = exposure_nodes(network)
+    where = f"condition '{condition.name}'"
 
     def ode_gene(name: str) -> str | None:
         gene = name if name in genes else gene_of.get(name)
         return gene if gene in caf else None
 
+    interventions = {k: v for k, v in condition.interventions.items()
+                     if set(intervention_nodes(network, k, getattr(v, "mirna", None), where)) <= exposure}
     return condition.model_copy(update={
+        "interventions": interventions,
         "knockouts": [g for k in condition.knockouts if (g := ode_gene(k))],
         "knockdowns": {g: f for k, f in condition.knockdowns.items() if (g := ode_gene(k))},
         "overexpression": {g: f for k, f in condition.overexpression.items() if (g := ode_gene(k))}})
@@ -145,9 +177,10 @@ def _cellular_shares(scenario: str, pretreatment_h: float) -> dict[str, float]:
     return {node: float(np.mean(v)) for node, v in shares.items()}
 
 
-def rate_context(scenario: str, drug: dict) -> RateContext:
-    """The rate laws' inputs for ``scenario`` (its ODE parameter values, preset overrides included) and ``drug``."""
-    return RateContext(_protocol(scenario, PRETREATMENT_H).engine.model.defaults, drug)
+def rate_context(scenario: str, drug: dict, pgp_ev: float = 0.0) -> RateContext:
+    """The rate laws' inputs for ``scenario`` (its ODE parameter values, preset overrides included), ``drug`` and
+    the condition's EV-borne P-gp (:func:`cargo_levels`)."""
+    return RateContext(_protocol(scenario, PRETREATMENT_H).engine.model.defaults, drug, pgp_ev)
 
 
 def death_probability(network, scenario: str, condition, dose: float | None = None, assay_h: float = 72.0,
@@ -164,7 +197,7 @@ def death_probability(network, scenario: str, condition, dose: float | None = No
     dose = drug["ic50_ref_uM"] if dose is None else dose
     if activity is None:
         activity = cargo_activity(scenario, condition, pretreatment_h)
-    context = rate_context(scenario, drug)
+    context = rate_context(scenario, drug, **cargo_levels(scenario, condition, pretreatment_h))
     total, traj = 0.0, None
     for setting in condition_settings(condition, network, scenario, activity=activity):
         start = steady_state(network, {**setting.fixed, "Drug": 0})

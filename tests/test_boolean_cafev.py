@@ -29,8 +29,7 @@ def test_conditions_use_the_ode_names():
     (s,) = condition_settings(C(name="c", ev_mode="coculture"), net, "pdac_gem")
     assert s.weight == 1 and s.fixed["CAF"] == 1 and s.fixed["EV_added"] == 0
     assert s.fixed["Load_miR_3173_5p"] == s.fixed["Load_miR_106b"] == s.fixed["Load_miR_21"] == 1
-    assert s.fixed["Load_miR_522"] == 0 and s.fixed["Pgp_substrate"] == 0  # gemcitabine is not a P-gp substrate
-    assert s.fixed["ENT2_substrate"] == 1 and s.fixed["Cell_miR_21"] == 1  # GEM enters by ENT2; base cellular miR-21
+    assert s.fixed["Load_miR_522"] == 0 and s.fixed["Load_Pgp"] == 0 and s.fixed["Cell_miR_21"] == 1  # base miR-21
     # LY294002 20 uM turns off the node holding act_pi3k (PI3K) in 0.95*20/(20+3) of cells (interventions.tsv)
     mix = condition_settings(C(name="l", interventions={"LY294002": 20}), net, "pdac_gem")
     on = [m for m in mix if m.fixed.get("PI3K") == 0][0]
@@ -50,8 +49,8 @@ def test_conditions_use_the_ode_names():
 
 def test_every_intervention_acts_in_both_formalisms():
     """Issue #15 item 3: each row of interventions.tsv has a Boolean counterpart, a node holding its act_* slot (or,
-    for an antagonist, the miRNA it names), and changes the Boolean death probability in the direction it changes
-    the ODE IC50 where it acts on the cell (the supply and uptake ones act through the EV dose)."""
+    for an antagonist, the miRNA it names). Their directions are compared with the ODE's in
+    test_interventions_move_both_formalisms_the_same_way."""
     net = cafev_network()
     cat = load_catalogue()
     for key, row in cat.interventions.items():
@@ -61,6 +60,20 @@ def test_every_intervention_acts_in_both_formalisms():
     assert set(intervention_nodes(net, "tariquidar", None, "x")) == {"ABCB1", "Pgp_EV"}
     assert intervention_nodes(net, "ferrostatin_1", None, "x") == ["LipidROS"]
     assert intervention_nodes(net, "KU60019", None, "x") == ["ATM"]
+
+
+def test_an_intervention_is_counted_once():
+    """A cancer-cell intervention (the antagomir) acts as a fixed node only; only supply and uptake interventions
+    set the EV dose (review of issue #15: the antagomir was in the budget as well)."""
+    from sim.boolean_assay import cargo_activity
+
+    ev = C(name="ev", ev_mode="addition", ev_dose_ug=50.0, delivery="enriched")
+    anta = C(name="a", ev_mode="addition", ev_dose_ug=50.0, delivery="enriched",
+             interventions={"antagomir": {"dose": 50, "mirna": "miR-106b"}})
+    gw = C(name="gw", ev_mode="coculture", caf_ratio=3.0, delivery="enriched", interventions={"GW4869": 20})
+    co = gw.model_copy(update={"interventions": {}})
+    assert cargo_activity("pdac_gem", anta) == cargo_activity("pdac_gem", ev)
+    assert cargo_activity("pdac_gem", gw)["Load_miR_106b"] < cargo_activity("pdac_gem", co)["Load_miR_106b"]
 
 
 def test_drug_free_start_and_attractors():

@@ -45,7 +45,7 @@ def test_the_table_lists_exactly_what_the_code_reads():
 
 def test_every_declared_sign_holds(ctx):
     # a drug for which every read matters: a P-gp substrate entering partly by ENT2, with both death channels
-    probe = RateContext(ctx.p, {"abcb1": 1, "ent2": 0.8, "w_damage": 1.0, "w_ros": 0.5})
+    probe = RateContext(ctx.p, {"abcb1": 1, "ent2": 0.8, "w_damage": 1.0, "w_ros": 0.5}, pgp_ev=1.0)
     for node, row in table().items():
         for read, sign in signed(row).items():
             base = {"Drug_in": 1}  # under the drug, where every death hazard is above the untreated cell's
@@ -63,12 +63,24 @@ def test_the_untreated_cell_is_the_odes(ctx):
     assert law_values("Drug_in", {}, ctx) == pytest.approx(DRUG_GAIN)
     # PTEN lost: PIP3 -> 1 and pAKT = k_akt/(k_akt + k_akt_off) (pi3k_akt.ant at steady state)
     assert law_values("AKT", {"PTEN": 0}, ctx) == pytest.approx(p["k_akt"] / (p["k_akt"] + p["k_akt_off"]))
-    # GPX4 lost: lipid ROS unbounded, the ferroptosis hazard at its ceiling minus the untreated cell's
+    # GPX4 lost: lipid ROS unbounded, the ferroptosis hazard at its ceiling minus the untreated cell's (lethal
+    # without the drug, as the ODE's GPX4 knockout)
     k, n = p["K_lros_death"], p["n_ferro"]
     assert law_values("Ferroptosis", {"GPX4": 0}, ctx) == pytest.approx(p["k_ferroptosis_max"] * (1 - 1 / (k ** n + 1)))
     # Apoptosis: apoptosis_rate at CASP3a = 1 (apoptosis.ant)
     expect = p["k_apoptosis_max"] / (p["K_casp3_death"] ** p["n_apop"] + 1)
     assert law_values("Apoptosis", {}, ctx) == pytest.approx(expect)
+
+
+def test_ev_borne_pgp_joins_the_pool_and_lowers_the_drug_graded(ctx):
+    """Review of issue #15: EV P-gp no longer shuts a substrate out of a cell; it adds pgp_ev to the pool, and the
+    intracellular drug follows the ODE's (k_in + k_eff)/(k_in + k_eff x pool) (drug_handling.ant)."""
+    p = ctx.p
+    ptx = RateContext(p, load_catalogue().drug("PTX"), pgp_ev=4.0)
+    assert law_values("ABCB1", {"Pgp_EV": 1}, ptx) == pytest.approx(5.0)
+    k_in, k_eff = p["k_drug_influx"], p["k_drug_efflux"]
+    expect = DRUG_GAIN * (k_in + k_eff) / (k_in + k_eff * 5.0)
+    assert law_values("Drug_in", {"Pgp_EV": 1}, ptx) == pytest.approx(expect) and expect > 0
 
 
 def test_survival_is_graded_not_all_or_none(ctx):
@@ -77,7 +89,9 @@ def test_survival_is_graded_not_all_or_none(ctx):
     basal = law_values("CASP9", {}, ctx)
     high = law_values("CASP9", {"PTEN": 0, "SOCS1": 0}, ctx)
     none = law_values("CASP9", {"AKT": 0, "STAT3": 0}, ctx)
-    assert 0 < high < basal < none == pytest.approx(ctx.p["k_casp9"] * 0.5)
+    damage = 0.5  # GEM: w_damage 1 at drug_activity 1; TP53INP1 induced as 1 + tp53inp1_damage_gain x damage
+    assert 0 < high < basal < none == pytest.approx(ctx.p["k_casp9"] * (1 + ctx.p["tp53inp1_damage_gain"] * damage)
+                                                    * damage)
 
 
 def test_rates_are_maboss_expressions_of_the_moving_nodes(ctx):

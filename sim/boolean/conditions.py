@@ -2,8 +2,8 @@
 
 A :class:`sim.conditions.Condition` becomes fixed input nodes of ``models/boolean/cafev.bnet``: the EV exposure
 (``CAF``, ``EV_added``, ``CAF_source``, ``Hypoxia``), the preset's cargo (``Load_*`` from its ``ev_cargo`` rows) and
-cellular miRNAs (``Cell_*`` from its ``cellular`` rows), and the drug (``Drug``, ``Pgp_substrate``,
-``ENT2_substrate`` from drugs.tsv). Knockouts and overexpression fix a node to 0/1. Partial effects cannot be
+cellular miRNAs (``Cell_*`` from its ``cellular`` rows), and the drug (``Drug``; its drugs.tsv properties enter the
+rates, :mod:`sim.boolean.rates`). Knockouts and overexpression fix a node to 0/1. Partial effects cannot be
 written as logic, so a condition is a *mixture* of fixed-node settings (Boolean mixtures as in PROFILE/PhysiBoSS-Drugs,
 Béal et al. 2019; Ponce-de-Leon et al. 2023), each analysed, the outcomes averaged with their weights:
 
@@ -136,11 +136,8 @@ def condition_settings(condition, network, scenario: str, drug_on: bool = True,
     base["EV_added"] = int(condition.ev_mode == "addition")
     base["CAF_source"] = int(condition.ev_source == "CAF")
     base["Hypoxia"] = int(condition.hypoxia)
-    drug = cat.drug(condition.drug or preset["drug"])
+    cat.drug(condition.drug or preset["drug"])  # an unknown drug fails here, with the valid names
     base["Drug"] = int(drug_on)
-    base["Pgp_substrate"] = int(drug["abcb1"] > 0)
-    if "ENT2_substrate" in network.rules:
-        base["ENT2_substrate"] = int(drug["ent2"] > 0)
 
     exposure = exposure_nodes(network)
     partial: list[tuple[dict, float]] = []  # (fixed when effective, probability effective)

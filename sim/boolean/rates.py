@@ -6,15 +6,15 @@ all-or-none saturates under co-culture). ``models/boolean/rates.tsv`` lists ever
 (with the sign of each read) and the ODE term it comes from; the laws are written here as the ODE's equations with
 each node's Boolean state as its input:
 
-- *levels* (``AKT``, ``STAT3``, ``GSH``, ``ABCB1``): the quasi-steady state of a fast ODE species given the states
+- *levels* (``AKT``, ``STAT3``, ``GSH``, ``ABCB1`` with EV-borne P-gp): the quasi-steady state of a fast ODE species given the states
   of its regulators (pAKT and pSTAT3 relax within ~1 h, k_akt_off = 1/h and k_stat3_dephos = 4/h, against 20 h for
   caspase-9 (k_casp9_off = 0.05/h) and death, so a slower node sees them at steady state); 0 when the node is off.
 - *rates* (``Drug_in``, ``CASP9``, ``Apoptosis``, ``Ferroptosis``): a node's MaBoSS up-rate (1/h), its ODE
   activation term with the levels put in; its down-rate is the ODE's deactivation rate where there is one.
 
 Levels are relative to the untreated wild-type cell of the same closed form, so an untreated cell has the reference
-rates. A death route's rate is its hazard *above* the untreated cell's (whose basal turnover the ODE balances by
-growth: the ODE reads viability against a drug-free control). ``Drug_in`` on stands for the drug at half-maximal
+rates. A death route's rate is the drug's part of its hazard, above the same cell's without the drug (the ODE reads
+viability against the same condition's drug-free control). ``Drug_in`` on stands for the drug at half-maximal
 activity (drug_activity = 1 in drug_handling.ant), where the drug's channel weights (drugs.tsv) apply.
 
 References
@@ -28,17 +28,15 @@ from dataclasses import dataclass
 
 from sim.errors import InvalidValueError
 
-DRUG_GAIN = 0.34   # Drug_in up-rate per (dose / reference IC50), 1/h (down-rate 1/h). The logical model's one scale:
+DRUG_GAIN = 0.27   # Drug_in up-rate per (dose / reference IC50), 1/h (down-rate 1/h). The logical model's one scale:
 #                    pdac_gem's no-EV cell dies with probability ~0.5 at the reference IC50 after 72 h (the ODE's
 #                    calibration point, drugs.tsv ic50_ref_uM); tests/test_boolean_cafev.py checks it
-LEVEL_NODES = ("AKT", "STAT3", "GSH", "ABCB1")
-RATE_NODES = ("Drug_in", "CASP9", "Apoptosis", "Ferroptosis")
 READS = {  # the node states each law looks at (through the levels it uses); rates.tsv gives the signs
     "AKT": ("AKT", "PTEN"),
     "STAT3": ("STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
     "GSH": ("GSH", "CHAC1", "STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
-    "ABCB1": ("ABCB1", "AKT", "PTEN"),
-    "Drug_in": ("SLC29A2", "ABCB1", "AKT", "PTEN"),
+    "ABCB1": ("ABCB1", "AKT", "PTEN", "Pgp_EV"),
+    "Drug_in": ("SLC29A2", "ABCB1", "AKT", "PTEN", "Pgp_EV"),
     "CASP9": ("AKT", "PTEN", "STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
     "Apoptosis": (),
     "Ferroptosis": ("Drug_in", "SIRT1", "AKT", "PTEN", "GPX4", "GSH", "CHAC1", "STAT3", "IL6", "LIF", "SOCS1",
@@ -46,20 +44,23 @@ READS = {  # the node states each law looks at (through the levels it uses); rat
 }
 PARAMETERS = ("k_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight", "w_socs1", "K_socs", "k_jak",
               "k_stat3_dephos", "k_gsh_syn", "k_gsh_deg", "k_chac1", "slc7a11_stat3_gain", "abcb1_akt_gain",
-              "k_drug_influx", "k_drug_efflux", "k_casp9", "k_casp9_off", "w_surv_akt", "w_surv_stat3", "K_survival",
+              "k_drug_influx", "k_drug_efflux", "tp53inp1_damage_gain", "k_casp9", "k_casp9_off", "w_surv_akt", "w_surv_stat3", "K_survival",
               "n_surv", "k_apoptosis_max", "K_casp3_death", "n_apop", "w_sirt1", "akt_lipid_gain", "K_gsh",
               "ros_drug_gain", "k_ferroptosis_max", "K_lros_death", "n_ferro")
 _REFERENCE = {"AKT": 1, "PTEN": 1, "STAT3": 1, "IL6": 1, "LIF": 1, "SOCS1": 1, "SOCS3": 1, "SOCS6": 1, "GSH": 1,
-              "CHAC1": 1, "ABCB1": 1, "SLC29A2": 1, "SIRT1": 1, "GPX4": 1, "Drug_in": 0}  # the untreated cell
+              "CHAC1": 1, "ABCB1": 1, "SLC29A2": 1, "SIRT1": 1, "GPX4": 1, "Drug_in": 0,
+              "Pgp_EV": 0}  # the untreated cell
 
 
 @dataclass(frozen=True)
 class RateContext:
-    """What the laws need besides node states: the ODE parameter values (``p``, e.g. a built model's defaults) and
-    the drug's row of drugs.tsv (channel weights ``w_damage``/``w_ros``, ``ent2``, ``abcb1``)."""
+    """What the laws need besides node states: the ODE parameter values (``p``, e.g. a built model's defaults), the
+    drug's row of drugs.tsv (channel weights ``w_damage``/``w_ros``, ``ent2``, ``abcb1``) and, for a condition whose
+    EVs carry P-gp, the EV-borne P-gp relative to the cell's own (``pgp_ev``, from the ODE delivery budget)."""
 
     p: dict
     drug: dict
+    pgp_ev: float = 0.0
 
     def __post_init__(self):
         missing = [k for k in PARAMETERS if k not in self.p]
@@ -102,12 +103,12 @@ def gsh_level(s: dict, c: RateContext) -> float:
 
 
 def abcb1_level(s: dict, c: RateContext) -> float:
-    """P-gp made by the cell (1 = untreated), induced by pAKT as (1 + g pAKT)/(1 + g pAKT_ref) (genes.tsv); 0 when
-    ABCB1 is off (knocked out, inhibited, or repressed by miR-34b-5p)."""
-    if not s["ABCB1"]:
-        return 0.0
+    """The P-gp pool (1 = the untreated cell's own): the cell's own, induced by pAKT as (1 + g pAKT)/(1 + g
+    pAKT_ref) (genes.tsv; 0 when ABCB1 is off: knocked out, inhibited, or repressed by miR-34b-5p), plus EV-borne P-gp
+    (``pgp_ev``) while Pgp_EV is on (escape_protein.ant: it joins the same pool; P-gp inhibitors turn both off)."""
     g = c.p["abcb1_akt_gain"]
-    return (1 + g * akt_level(s, c)) / (1 + g * akt_level(_REFERENCE, c))
+    own = (1 + g * akt_level(s, c)) / (1 + g * akt_level(_REFERENCE, c)) if s["ABCB1"] else 0.0
+    return own + (c.pgp_ev if s["Pgp_EV"] else 0.0)
 
 
 def _hill(x: float, k: float, n: float) -> float:
@@ -127,11 +128,14 @@ def drug_in_rates(s: dict, c: RateContext) -> tuple[float, float, float]:
 
 
 def casp9_rates(s: dict, c: RateContext) -> tuple[float, float, float]:
-    """CASP9: up = k_casp9 x damage / (1 + (S/K_survival)^n_surv), S = w_surv_akt pAKT + w_surv_stat3 pSTAT3,
-    damage = w_damage x 1/2 (apoptosis.ant at drug_activity = 1); down k_casp9_off."""
+    """CASP9: up = k_casp9 x TP53INP1 x damage / (1 + (S/K_survival)^n_surv), S = w_surv_akt pAKT + w_surv_stat3
+    pSTAT3, damage = w_damage x 1/2 (apoptosis.ant at drug_activity = 1) and TP53INP1 induced by it as
+    1 + tp53inp1_damage_gain x damage (genes.tsv tx_input); down k_casp9_off."""
     p = c.p
+    damage = c.drug["w_damage"] * 0.5
     survival = p["w_surv_akt"] * akt_level(s, c) + p["w_surv_stat3"] * stat3_level(s, c)
-    up = p["k_casp9"] * c.drug["w_damage"] * 0.5 / (1 + (survival / p["K_survival"]) ** p["n_surv"])
+    up = (p["k_casp9"] * (1 + p["tp53inp1_damage_gain"] * damage) * damage
+          / (1 + (survival / p["K_survival"]) ** p["n_surv"]))
     return up, p["k_casp9_off"], p["k_casp9_off"]
 
 
@@ -161,12 +165,15 @@ def lipid_ros(s: dict, c: RateContext) -> float:
 
 
 def ferroptosis_rates(s: dict, c: RateContext) -> tuple[float, float, float]:
-    """Ferroptosis: up = k_ferroptosis_max (hill(L) - hill(1)), the ferroptosis hazard above the untreated cell's
-    (hill(L) = L^n_ferro/(K_lros_death^n_ferro + L^n_ferro), ferroptosis.ant); 0 where lipid ROS is at or below it;
-    down 1/h."""
+    """Ferroptosis: up = k_ferroptosis_max (hill(L) - hill(L0)), the drug's part of the ferroptosis hazard
+    (hill(L) = L^n_ferro/(K_lros_death^n_ferro + L^n_ferro), ferroptosis.ant), L0 the same cell's lipid ROS without
+    the drug, or the untreated cell's (1) where that is lower: the ODE reads viability against the same condition's
+    drug-free control, and a genotype lethal without the drug (GPX4 or GSH lost: L0 infinite) stays lethal; 0 where
+    lipid ROS is at or below L0; down 1/h."""
     p = c.p
     k, n = p["K_lros_death"], p["n_ferro"]
-    excess = _hill(lipid_ros(s, c), k, n) - _hill(1.0, k, n)
+    baseline = min(_hill(lipid_ros({**s, "Drug_in": 0}, c), k, n), _hill(1.0, k, n))
+    excess = _hill(lipid_ros(s, c), k, n) - baseline
     return p["k_ferroptosis_max"] * max(excess, 0.0), 1.0, 0.0
 
 
@@ -238,10 +245,4 @@ def law_values(node: str, states: dict, c: RateContext) -> float:
     return LAWS[node](s, c)[0]
 
 
-def signed_reads() -> list[tuple[str, str]]:
-    """(node, read) pairs of every law, for the wiring check against rates.tsv."""
-    return [(n, r) for n, reads in READS.items() for r in reads if r != n]
-
-
-__all__ = ["DRUG_GAIN", "RateContext", "LEVELS", "LAWS", "READS", "maboss_rates", "law_values", "signed_reads",
-           "descendants", "itertools"]
+__all__ = ["DRUG_GAIN", "RateContext", "LEVELS", "LAWS", "READS", "maboss_rates", "law_values", "descendants"]

@@ -20,6 +20,7 @@ import csv
 import fnmatch
 import math
 import random
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +37,7 @@ BARRIERS = {  # symbols a path does not pass: properties of the population, not 
     "N_cancer": "the cell count scales EV consumption and death counts, so any death route would act on every "
                 "count through it",
 }
-POINTS = 6  # random evaluation points per partial derivative
+POINTS = 20  # random evaluation points per partial derivative (a sign that changes inside the range is 0)
 
 
 def _evaluate(node, env: dict) -> float:
@@ -73,13 +74,15 @@ def _evaluate(node, env: dict) -> float:
     raise InvalidValueError(f"The wiring check cannot evaluate SBML math {libsbml.formulaToL3String(node)!r}.")
 
 
-def _sign(math_ast, name: str, names: set, centre: dict, rng: random.Random) -> int:
-    """+1 / -1 when d(math)/d(name) has that sign at every random point near the model's values (each value x 0.5 to
-    1.5; 0.1 to 1 where the value is 0), 0 otherwise (mixed or none)."""
+def _sign(math_ast, name: str, names: set, centre: dict, seed: int) -> int:
+    """+1 / -1 when d(math)/d(name) has that sign at every one of ``POINTS`` random points near the model's values
+    (each value x 0.5 to 1.5; 0.1 to 1 where the value is 0), 0 otherwise (mixed or none). The points are drawn from
+    ``seed`` in name order, so the answer does not depend on the process (set order changes with the hash seed)."""
+    rng = random.Random(seed)
+    order = sorted(names)
     signs = set()
     for _ in range(POINTS):
-        env = {n: (abs(centre.get(n, 1.0)) or 0.55) * rng.uniform(0.5, 1.5) if centre.get(n, 1.0)
-               else rng.uniform(0.1, 1.0) for n in names}
+        env = {n: abs(centre[n]) * rng.uniform(0.5, 1.5) if centre.get(n) else rng.uniform(0.1, 1.0) for n in order}
         h = 1e-6 * env[name]
         up, down = dict(env), dict(env)
         up[name] += h
@@ -133,7 +136,6 @@ def symbol_influences(model, keep: set) -> set[tuple[str, str, int]]:
                 ast.replaceArgument(n, rules[n])
         raise InvalidValueError("The wiring check found assignment rules that read each other in a cycle.")
 
-    rng = random.Random(0)
     out = set()
 
     def add(math_ast, targets: list[tuple[str, int]], where: str):
@@ -141,8 +143,8 @@ def symbol_influences(model, keep: set) -> set[tuple[str, str, int]]:
             return
         ast = inline(math_ast)
         names = set(_names(ast))
-        for name in names:
-            s = _sign(ast, name, names, centre, rng)
+        for name in sorted(names):
+            s = _sign(ast, name, names, centre, zlib.crc32(f"{where}/{name}".encode()))
             if s:
                 for target, stoich in targets:
                     if target != name:
