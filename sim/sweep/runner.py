@@ -103,10 +103,13 @@ class _RecordingContext:
         return ", ".join(_describe(c) for c in sorted(set(dead))) or "cause unknown"
 
 
-def _end_with_parent() -> None:
+def _end_with_parent(sweep: int | None = None) -> None:
     """Worker initializer: the worker is ended (SIGTERM) when the process that started it dies, even by SIGKILL, so
     a killed sweep leaves no worker behind (Linux prctl PR_SET_PDEATHSIG; elsewhere a no-op). The parent is whoever
-    forked the worker: the sweep itself under 'fork', the fork server under 'forkserver' (which ends with the sweep)."""
+    forked the worker: the sweep itself under 'fork', the fork server under 'forkserver' (which ends with the sweep).
+    A worker whose sweep (pid ``sweep``) died before the request took effect ends itself: between the fork and this
+    initializer the parent can already be gone, and then its parent id is the reaper's, which no check against it
+    can see."""
     if not sys.platform.startswith("linux"):
         return
     parent = os.getppid()
@@ -117,8 +120,17 @@ def _end_with_parent() -> None:
         libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG = 1
     except (OSError, AttributeError, TypeError):
         return
-    if os.getppid() != parent:  # the parent died before the request took effect
+    if os.getppid() != parent or (sweep is not None and not _alive(sweep)):  # died before the request took effect
         os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a SIGKILLed sweep not yet reaped by its own parent)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 class _stop_on_interrupt:
@@ -157,7 +169,8 @@ def _run_in_pools(evaluate: Callable[[dict], dict], chunks: list[pd.DataFrame], 
     while queue:
         context, lost, broken = _RecordingContext(), [], False
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_end_with_parent) as pool, _stop_on_interrupt(context):
+                                 initializer=_end_with_parent, initargs=(os.getpid(),)) as pool, \
+                _stop_on_interrupt(context):
             running = {}
             while (queue and not broken) or running:
                 while queue and not broken and len(running) < in_flight:
