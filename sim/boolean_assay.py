@@ -80,8 +80,9 @@ def cargo_activity(scenario: str, condition, pretreatment_h: float = PRETREATMEN
     Delivered cargo, from the delivery budget of ``condition`` at drug addition (:func:`sim.budget.delivery_budget`):
     a repressing miRNA with fold R (R0 without EVs: the endogenous part) removes 1 - R0/R of what is left of its
     target; a sponge with fold R frees 1 - 1/R of its miRNA. Protein cargo (EV-borne P-gp) joins a pool rather than
-    silencing a target, so it is on in every cell that took up EVs and its amount is a level (:func:`cargo_levels`). A cellular miRNA (``cellular`` rows): 1 - T/T_ko of its target T in the
-    untreated cell, T_ko with the miRNA knocked out (a property of the cell line, the same in every condition).
+    silencing a target, so it is on in every cell that took up EVs and its amount is a level (:func:`cargo_levels`).
+    A cellular miRNA (``cellular`` rows): 1 - T/T_ko of its target T in the untreated cell, T_ko with the miRNA
+    knocked out (a property of the cell line, the same in every condition).
     A cargo with several targets takes their mean; a condition without EVs gives 0 to every ``Load_*``. The EV dose
     is the CAFs' and the medium's: the budget runs with the condition's CAF-side gene perturbations (genes.tsv cell
     = CAF) and its interventions on EV supply and uptake (those on the ancestors of ``EV_in``), while the rest act

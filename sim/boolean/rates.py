@@ -6,9 +6,10 @@ all-or-none saturates under co-culture). ``models/boolean/rates.tsv`` lists ever
 (with the sign of each read) and the ODE term it comes from; the laws are written here as the ODE's equations with
 each node's Boolean state as its input:
 
-- *levels* (``AKT``, ``STAT3``, ``GSH``, ``ABCB1`` with EV-borne P-gp): the quasi-steady state of a fast ODE species given the states
-  of its regulators (pAKT and pSTAT3 relax within ~1 h, k_akt_off = 1/h and k_stat3_dephos = 4/h, against 20 h for
-  caspase-9 (k_casp9_off = 0.05/h) and death, so a slower node sees them at steady state); 0 when the node is off.
+- *levels* (``AKT``, ``STAT3``, ``GSH``, ``ABCB1`` with EV-borne P-gp): the quasi-steady state of a fast ODE
+  species given the states of its regulators (pAKT and pSTAT3 relax within ~1 h, k_akt_off = 1/h and
+  k_stat3_dephos = 4/h, against 20 h for caspase-9 (k_casp9_off = 0.05/h) and death, so a slower node sees them at
+  steady state); 0 when the node is off.
 - *rates* (``Drug_in``, ``CASP9``, ``Apoptosis``, ``Ferroptosis``): a node's MaBoSS up-rate (1/h), its ODE
   activation term with the levels put in; its down-rate is the ODE's deactivation rate where there is one.
 
@@ -28,9 +29,10 @@ from dataclasses import dataclass
 
 from sim.errors import InvalidValueError
 
-DRUG_GAIN = 0.27   # Drug_in up-rate per (dose / reference IC50), 1/h (down-rate 1/h). The logical model's one scale:
-#                    pdac_gem's no-EV cell dies with probability ~0.5 at the reference IC50 after 72 h (the ODE's
-#                    calibration point, drugs.tsv ic50_ref_uM); tests/test_boolean_cafev.py checks it
+DRUG_GAIN = 0.27  # Drug_in up-rate per (dose / reference IC50), 1/h (down-rate 1/h). The logical model's one scale, a
+#                   calibration (DESIGN 2.8) set by hand on gemcitabine: pdac_gem's no-EV cell dies with probability
+#                   ~0.5 at the reference IC50 after 72 h (the ODE's calibration point, drugs.tsv ic50_ref_uM);
+#                   tests/test_calibration_regression.py checks it
 READS = {  # the node states each law looks at (through the levels it uses); rates.tsv gives the signs
     "AKT": ("AKT", "PTEN"),
     "STAT3": ("STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
@@ -44,8 +46,9 @@ READS = {  # the node states each law looks at (through the levels it uses); rat
 }
 PARAMETERS = ("k_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight", "w_socs1", "K_socs", "k_jak",
               "k_stat3_dephos", "k_gsh_syn", "k_gsh_deg", "k_chac1", "slc7a11_stat3_gain", "abcb1_akt_gain",
-              "k_drug_influx", "k_drug_efflux", "tp53inp1_damage_gain", "k_casp9", "k_casp9_off", "w_surv_akt", "w_surv_stat3", "K_survival",
-              "n_surv", "k_apoptosis_max", "K_casp3_death", "n_apop", "w_sirt1", "akt_lipid_gain", "K_gsh",
+              "k_drug_influx", "k_drug_efflux", "tp53inp1_damage_gain", "k_casp9", "k_casp9_off", "w_surv_akt",
+              "w_surv_stat3", "K_survival", "n_surv", "k_apoptosis_max", "K_casp3_death", "n_apop", "w_sirt1",
+              "akt_lipid_gain", "K_gsh",
               "ros_drug_gain", "k_ferroptosis_max", "K_lros_death", "n_ferro")
 _REFERENCE = {"AKT": 1, "PTEN": 1, "STAT3": 1, "IL6": 1, "LIF": 1, "SOCS1": 1, "SOCS3": 1, "SOCS6": 1, "GSH": 1,
               "CHAC1": 1, "ABCB1": 1, "SLC29A2": 1, "SIRT1": 1, "GPX4": 1, "Drug_in": 0,

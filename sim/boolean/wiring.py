@@ -1,16 +1,16 @@
 """One network, two formalisms: the signed interactions of the ODE model against the edges of the logical model.
 
 The ODE side is read from what the ODE is built from (issue #15): the rate laws and assignment rules of the process
-modules and the gene template in the built SBML (a symbol Y acts on X with the sign of the partial derivative of
-X's rate law (times X's stoichiometry) or rule, found numerically at random positive points and kept only where
-every point agrees), the cargo and cellular pairs of cargo.tsv (a miRNA represses its target, a sponge titrates its
-miRNA, protein cargo brings its target). The miRNA binding machinery (Ago pool, sites, background sites) is left out
-of the symbol graph and read from those pairs instead, since its mass-action steps carry both signs between a miRNA
-and its target and link every miRNA to every other through the shared Ago pool. Assignment rules that no node holds
-are substituted into the laws that read them, so a saturating law has the sign of the whole; growth dilution
-(``division_rate``) and the cell count (``N_cancer``) are not passed (:data:`BARRIERS`). Symbols are grouped into Boolean nodes by the
-``ode_symbols`` column of ``models/boolean/nodes.tsv``; an ODE interaction between two nodes is a path from a symbol
-of one to a symbol of the other through symbols no node holds, with the product of the signs along it.
+modules and the gene template in the built SBML (a symbol Y acts on X with the sign of the partial derivative of X's
+rate law (times X's stoichiometry) or rule, found numerically at random positive points and kept only where every point
+agrees), the cargo and cellular pairs of cargo.tsv (a miRNA represses its target, a sponge titrates its miRNA, protein
+cargo brings its target). The miRNA binding machinery (Ago pool, sites, background sites) is left out of the symbol
+graph and read from those pairs instead, since its mass-action steps carry both signs between a miRNA and its target and
+link every miRNA to every other through the shared Ago pool. Assignment rules that no node holds are substituted into
+the laws that read them, so a saturating law has the sign of the whole; growth dilution (``division_rate``) and the cell
+count (``N_cancer``) are not passed (:data:`BARRIERS`). Symbols are grouped into Boolean nodes by the ``ode_symbols``
+column of ``models/boolean/nodes.tsv``; an ODE interaction between two nodes is a path from a symbol of one to a symbol
+of the other through symbols no node holds, with the product of the signs along it.
 
 The Boolean side is the sign of each literal in a node's rule (cafev.bnet) and the reads of its rate law (rates.tsv).
 """

@@ -136,7 +136,8 @@ def pair_table(raw: pd.DataFrame, condition: str) -> pd.DataFrame:
 def agreement_table(raw: pd.DataFrame, boolean: pd.DataFrame, condition: str) -> pd.DataFrame:
     """Single knockouts in ``condition``: the ODE direction (IC50 fold vs wild type; the cells left at the dose for
     a genotype with no steady state) and the Boolean direction (MaBoSS death probability vs wild type, as an
-    equivalent dose fold: :func:`sim.boolean.agreement.boolean_direction`), and whether they agree. A gene without a Boolean node is listed with ``boolean_direction = "no Boolean node"``."""
+    equivalent dose fold: :func:`sim.boolean.agreement.boolean_direction`), and whether they agree. A gene without
+    a Boolean node is listed with ``boolean_direction = "no Boolean node"``."""
     cond = _by(raw, condition)
     wt = _wild_type(cond, condition, raw)
     bool_cond = _by(boolean, condition) if len(boolean) else pd.DataFrame()
