@@ -23,6 +23,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from sim.boolean.agreement import SLOPE_DOSES, death_slope
 from sim.boolean.conditions import (condition_settings, exposure_nodes, intervention_nodes, network_path, node_table,
                                     ode_gene_nodes)
 from sim.boolean.network import BooleanNetwork, load_bnet
@@ -103,10 +104,8 @@ def cargo_activity(scenario: str, condition, pretreatment_h: float = PRETREATMEN
 def cargo_levels(scenario: str, condition, pretreatment_h: float = PRETREATMENT_H) -> dict[str, float]:
     """Graded cargo: ``pgp_ev``, EV-borne P-gp relative to the cell's own in the ODE delivery budget of the same
     condition (1/R - 1, R = ABCB1 without EVs / with them); 0 where the EVs carry none."""
-    protocol = _protocol(scenario, float(pretreatment_h))
+    protocol, values, budget = _exposure_budget(scenario, condition, float(pretreatment_h))
     model = protocol.engine.model
-    values = _exposure(condition, scenario).values(model)
-    budget = delivery_budget(protocol, values)
     folds = [budget.get(f"repression_{model_id(it.cargo)}_{model_id(it.target)}", math.nan)
              for it in model.interactions if it.delivered and it.effect == "carry"]
     return {"pgp_ev": float(sum(1 / f - 1 for f in folds if math.isfinite(f) and 0 < f < 1))}
@@ -114,10 +113,8 @@ def cargo_levels(scenario: str, condition, pretreatment_h: float = PRETREATMENT_
 
 def _cargo_changes(scenario: str, condition, pretreatment_h: float) -> dict[str, list[float]]:
     """``Load_*``/``Cell_*`` input -> the shares of their targets the cargo changes (see :func:`cargo_activity`)."""
-    protocol = _protocol(scenario, pretreatment_h)
+    protocol, values, budget = _exposure_budget(scenario, condition, pretreatment_h)
     model = protocol.engine.model
-    values = _exposure(condition, scenario).values(model)
-    budget = delivery_budget(protocol, values)
     none = delivery_budget(protocol, {**values, "caf_density": 0.0, "ev_added_ug": 0.0})
     shares: dict[str, list[float]] = {}
     for it in model.interactions:
@@ -138,7 +135,14 @@ def _cargo_changes(scenario: str, condition, pretreatment_h: float) -> dict[str,
     return shares
 
 
-def _exposure(condition, scenario: str):
+def _exposure_budget(scenario: str, condition, pretreatment_h: float):
+    """(protocol, values, delivery budget) of what sets ``condition``'s EV dose (:func:`_exposure`)."""
+    protocol = _protocol(scenario, pretreatment_h)
+    values = _exposure(condition).values(protocol.engine.model)
+    return protocol, values, delivery_budget(protocol, values)
+
+
+def _exposure(condition):
     """``condition`` with only what sets its EV dose: its CAF-side gene perturbations and its interventions on EV
     supply and uptake (whose nodes are ancestors of ``EV_in``)."""
     genes = load_catalogue().genes
@@ -217,6 +221,16 @@ def death_probability(network, scenario: str, condition, dose: float | None = No
             part = windows[[n for n in OUTCOME_NODES if n in windows]] * setting.weight
             traj = part if traj is None else traj.add(part, fill_value=0.0)
     return (float(total), traj) if trajectories else float(total)
+
+
+def reference_slope(network, scenario: str, condition, assay_h: float = 72.0, samples: int = 4000, seed: int = 0,
+                    pretreatment_h: float = PRETREATMENT_H) -> float:
+    """Slope of ``condition``'s death probability against ln dose around the drug's reference IC50, from half and
+    twice it (:data:`sim.boolean.agreement.SLOPE_DOSES`): the reference of an equivalent dose fold."""
+    cat = load_catalogue()
+    ic50 = cat.drug(condition.drug or cat.scenario(scenario)["drug"])["ic50_ref_uM"]
+    return death_slope({k: death_probability(network, scenario, condition, k * ic50, assay_h, samples, seed,
+                                             pretreatment_h=pretreatment_h) for k in SLOPE_DOSES})
 
 
 def condition_attractors(network, scenario: str, condition) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import math
 
 import pandas as pd
 
-from sim.boolean.agreement import (BOOLEAN_TOLERANCE, ODE_TOLERANCE, SLOPE_DOSES, boolean_direction, death_slope,
-                                   direction, explain_disagreement)
-from sim.boolean_assay import cafev_network, death_probability
+from sim.boolean.agreement import (BOOLEAN_TOLERANCE, ODE_TOLERANCE, boolean_direction, direction,
+                                   explain_disagreement)
+from sim.boolean_assay import cafev_network, death_probability, reference_slope
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
@@ -54,14 +54,10 @@ def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
     model = build_model(scenario)
     fits = fit_curves(run_dose_response(model, conds, n_doses=10)).set_index("condition")
     network = cafev_network()
-    cat = load_catalogue()
-    ic50 = cat.drug(cat.scenario(scenario)["drug"])["ic50_ref_uM"]
     death = {c.name: death_probability(network, scenario, c, samples=samples, seed=seed) for c in conds}
-    slope = {}
-    for ref in dict.fromkeys(q[2] for q in questions):
-        c = next(c for c in conds if c.name == ref)
-        slope[ref] = death_slope({k: death_probability(network, scenario, c, k * ic50, samples=samples, seed=seed)
-                                  for k in SLOPE_DOSES})
+    by_name = {c.name: c for c in conds}
+    slope = {ref: reference_slope(network, scenario, by_name[ref], samples=samples, seed=seed)
+             for ref in dict.fromkeys(q[2] for q in questions)}
     rows = []
     for label, cond, ref in questions:
         ok = fits.loc[cond, "status"] == "ok" and fits.loc[ref, "status"] == "ok"

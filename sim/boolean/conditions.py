@@ -73,16 +73,11 @@ def exposure_nodes(network) -> set[str]:
     return _ancestors(network, "EV_in") if "EV_in" in network.rules else set()
 
 
-def cargo_nodes(network, scenario: str) -> dict[str, str]:
-    """Delivered cargo node -> its ``Load_*`` input, for the cargo the scenario's EVs carry."""
+def cargo_inputs(scenario: str) -> list[str]:
+    """The ``Load_*`` inputs of the cargo the scenario's EVs carry."""
     cat = load_catalogue()
-    out = {}
-    for key in cat.scenario(scenario).get("ev_cargo", []):
-        row = cat.cargo_rows(key)[0]
-        load = cargo_input(row["cargo"], row["effect"])
-        node = "Pgp_EV" if row["effect"] == "carry" else model_id(row["cargo"])
-        out[node] = load
-    return out
+    rows = [cat.cargo_rows(key)[0] for key in cat.scenario(scenario).get("ev_cargo", [])]
+    return list(dict.fromkeys(cargo_input(row["cargo"], row["effect"]) for row in rows))
 
 
 def intervention_nodes(network, key: str, mirna: str | None, where: str) -> list[str]:
@@ -123,7 +118,7 @@ def condition_settings(condition, network, scenario: str, drug_on: bool = True,
     where = f"condition '{condition.name}' (Boolean network '{network.name}')"
     base = {n: 0 for n in network.inputs}
     base["IL6"] = 1
-    for node, load in cargo_nodes(network, scenario).items():
+    for load in cargo_inputs(scenario):
         if load not in network.rules:
             raise UnknownNameError("cargo input", load, [n for n in network.inputs if n.startswith("Load_")],
                                    f"scenario '{scenario}'")

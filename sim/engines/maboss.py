@@ -142,8 +142,8 @@ def simulate(network: BooleanNetwork, initial: dict, rates: dict | None = None, 
     return MaBoSSResult(traj, final, states, fps)
 
 
-RATE_KINDS = ("up", "down", "down_on")
-MAX_NODES = 64  # the node count cmaboss is built for  # value names "<node>.up", "<node>.down", "<node>.down_on" (1/h)
+RATE_KINDS = ("up", "down", "down_on")  # value names "<node>.up", "<node>.down", "<node>.down_on" (1/h)
+MAX_NODES = 64  # the node count cmaboss is built for
 
 
 class MaBoSSEngine(Engine):

@@ -12,10 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.boolean.agreement import SLOPE_DOSES, death_slope
-from sim.boolean_assay import cafev_network, condition_attractors, death_probability
+from sim.boolean_assay import cafev_network, condition_attractors, death_probability, reference_slope
 from sim.budget import budget_columns, budget_part
-from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.curves import fit_curves, run_dose_response
 from sim.engines import Tolerances, engine_for
@@ -119,14 +117,10 @@ class BooleanScreenPoint:
         network = cafev_network()
         base = self.conditions[inputs["condition"]]
         cond = Condition(**{**apply(base, parse(inputs["perturbation"])), "name": inputs["perturbation"]})
-        multiples = (1, *SLOPE_DOSES) if inputs["perturbation"] == WILD_TYPE else (1,)  # the reference's slope
-        death = {k: death_probability(network, self.scenario, cond, None if k == 1 else k * self._ic50(cond),
-                                      self.assay_h, self.samples, self.seed, pretreatment_h=self.pretreatment_h)
-                 for k in multiples}
+        run = {"assay_h": self.assay_h, "samples": self.samples, "seed": self.seed,
+               "pretreatment_h": self.pretreatment_h}
+        death = death_probability(network, self.scenario, cond, **run)
+        slope = (reference_slope(network, self.scenario, cond, **run) if inputs["perturbation"] == WILD_TYPE
+                 else math.nan)  # the wild type is the agreement table's reference
         outcomes = sorted(set(condition_attractors(network, self.scenario, cond)["outcome"]))
-        slope = death_slope(death) if len(death) > 1 else math.nan
-        return {"death_probability": death[1], "death_slope": slope, "attractor_outcome": "+".join(outcomes)}
-
-    def _ic50(self, cond) -> float:
-        cat = load_catalogue()
-        return cat.drug(cond.drug or cat.scenario(self.scenario)["drug"])["ic50_ref_uM"]
+        return {"death_probability": death, "death_slope": slope, "attractor_outcome": "+".join(outcomes)}
