@@ -24,7 +24,7 @@ from sim.errors import ModelBuildError, UnknownNameError
 from sim.templates import load_template, read_module
 
 PROCESS_MODULES = ("ev_supply", "medium", "uptake", "pi3k_akt", "stat3", "ferroptosis", "apoptosis",
-                   "drug_handling", "population")
+                   "radiation", "drug_handling", "population")
 
 
 def _interactions(cat: Catalogue, keys: list[str], delivered: bool, where: str) -> list[Interaction]:

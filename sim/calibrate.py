@@ -11,7 +11,8 @@ magnitudes are earned by calibrating what the data identify, never tuned into a 
   scales linearly with the potency and one ratio per drug puts it at the drug's reference IC50 (``ic50_ref_uM`` of
   drugs.tsv).
 - ``delivery``: the ``enriched`` regime of each preset (``[<preset>.delivery]``): the copies per EV at which 50 ug/mL
-  of CAF-EVs (48 h pretreatment, 72 h drug) shift the IC50 by the preset's ``reported_fold``; where the mechanism
+  of CAF-EVs (48 h pretreatment, 72 h drug) shift the IC50 by the preset's ``reported_fold`` (for a radiotherapy
+  preset: raise the dose giving 10% clonogenic survival by that factor, the DMF); where the mechanism
   cannot reach that fold at any enrichment (the site-efficacy ceiling bounds every miRNA arm), the fewest copies per
   EV that give 99% of the largest shift (on a log scale), with ``reachable = false``.
 """
@@ -30,10 +31,12 @@ from sim.conditions import Condition
 from sim.engines import engine_for
 from sim.engines.ode import OdeEngine
 from sim.protocol import AssayProtocol
+from sim.radiation import RadiationProtocol
 
 CALIBRATION_EXPOSURE = {"ev_mode": "addition", "ev_dose_ug": 50.0}  # the seed papers' exosome protocol
 CALIBRATION_PRETREATMENT_H = 48.0
 PLATEAU_SHARE = 0.99  # an unreachable fold: the fewest copies per EV giving 99% of the largest log-shift
+DMF_SURVIVAL = 0.1  # a radiotherapy preset's fold is its dose-modifying factor at this surviving fraction
 
 
 def relative_viability(model, drug: str, dose: float, assay_h: float = 72.0, pretreatment_h: float = 0.0,
@@ -75,13 +78,25 @@ def calibrated_potencies(scenario: str = "pdac_gem") -> dict[str, float]:
 
 
 def delivery_fold(model, copies_per_ev: float) -> float:
-    """IC50 fold of 50 ug/mL of CAF-EVs carrying ``copies_per_ev`` of every cargo of ``model`` (48 h + 72 h)."""
+    """IC50 fold of 50 ug/mL of CAF-EVs carrying ``copies_per_ev`` of every cargo of ``model`` (48 h + 72 h); for a
+    radiotherapy preset (``treatment = "radiation"``), the dose-modifying factor at SF = 0.1 (48 h, then one acute
+    dose: :func:`radiation_dmf`)."""
     copies = {f"{c}_per_EV": float(copies_per_ev) for c in model.delivered_cargo}
+    if model.preset.get("treatment") == "radiation":
+        return radiation_dmf(model, parameters=copies, **CALIBRATION_EXPOSURE)
     drug = model.drug
     with_ev = model_ic50(model, drug, pretreatment_h=CALIBRATION_PRETREATMENT_H, parameters=copies,
                          **CALIBRATION_EXPOSURE)
     without = model_ic50(model, drug, pretreatment_h=CALIBRATION_PRETREATMENT_H)
     return with_ev / without
+
+
+def radiation_dmf(model, sf: float = DMF_SURVIVAL, **condition) -> float:
+    """Dose-modifying factor of a condition: the acute dose (Gy) giving clonogenic survival ``sf`` with the
+    condition (48 h of pretreatment, :mod:`sim.radiation`) over the dose without EVs or interventions."""
+    radiation = RadiationProtocol(model, CALIBRATION_PRETREATMENT_H)
+    with_ev = radiation.dose_at(Condition(name="calibration", **condition).values(model), sf)
+    return with_ev / radiation.dose_at(Condition(name="calibration").values(model), sf)
 
 
 def calibrated_delivery(scenario: str, low: float = 1e-3, high: float = 1e5) -> dict:

@@ -38,7 +38,7 @@ TABLE_COLUMNS = {
               "source"),
     "cargo": ("cargo", "kind", "target", "effect", "resistance", "cancer", "drug", "reference", "note"),
     "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
-              "abcb1", "working_max_uM", "caf_loading_ec50_uM", "reference", "note"),
+              "abcb1", "esr1", "working_max_uM", "caf_loading_ec50_uM", "reference", "note"),
     "interventions": ("id", "name", "target", "mechanism", "ic50", "unit", "hill", "emax", "working_dose",
                       "reference", "note"),
     "parameter_ranges": ("name", "low", "high", "unit", "scale", "source"),
@@ -48,7 +48,7 @@ REQUIRED = {
     "genes": ("gene", "cell", "kind", "meaning", "source"),
     "cargo": ("cargo", "kind", "target", "effect", "resistance", "reference"),
     "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
-              "abcb1", "working_max_uM", "caf_loading_ec50_uM", "reference"),
+              "abcb1", "esr1", "working_max_uM", "caf_loading_ec50_uM", "reference"),
     "interventions": ("id", "name", "target", "mechanism", "unit", "hill", "emax", "working_dose", "reference"),
     "parameter_ranges": ("name", "low", "high", "unit", "scale", "source"),
 }
@@ -68,8 +68,8 @@ _PARAMETER_NAME = re.compile(r"(?:[A-Za-z_]|\{(?:gene|mirna|cargo)\})(?:[A-Za-z0
 NUMERIC = {
     "parameters": ("value",),
     "genes": ("mrna_copies", "protein_half_life", "endogenous"),
-    "drugs": ("potency_uM", "ic50_ref_uM", "w_damage", "w_ros", "w_cytostatic", "ent2", "abcb1", "working_max_uM",
-              "caf_loading_ec50_uM"),
+    "drugs": ("potency_uM", "ic50_ref_uM", "w_damage", "w_ros", "w_cytostatic", "ent2", "abcb1", "esr1",
+              "working_max_uM", "caf_loading_ec50_uM"),
     "interventions": ("ic50", "hill", "emax", "working_dose"),
     "parameter_ranges": ("low", "high"),
 }

@@ -37,7 +37,8 @@ LISTS = ("scenarios", "experiments", "interventions", "drugs", "cargo", "paramet
 def _list(what: str) -> pd.DataFrame:
     cat = load_catalogue()
     if what == "scenarios":
-        return pd.DataFrame([{"scenario": k, "drug": v["drug"], "cancer": v["cancer"], "title": v["title"]}
+        return pd.DataFrame([{"scenario": k, "drug": v.get("drug", "radiation (Gy)"), "cancer": v["cancer"],
+                              "title": v["title"]}
                              for k, v in cat.scenarios.items()])
     if what == "experiments":
         rows = []
@@ -51,7 +52,7 @@ def _list(what: str) -> pd.DataFrame:
                               "working_dose": v["working_dose"], "reference": v["reference"]}
                              for k, v in cat.interventions.items()])
     if what == "drugs":
-        return pd.DataFrame([{k: v[k] for k in ("drug", "name", "potency_uM", "ent2", "abcb1", "reference")}
+        return pd.DataFrame([{k: v[k] for k in ("drug", "name", "potency_uM", "ent2", "abcb1", "esr1", "reference")}
                              for v in cat.drugs.values()])
     if what == "cargo":
         return pd.DataFrame([{k: r[k] for k in ("cargo", "kind", "target", "effect", "resistance", "cancer",
@@ -83,7 +84,8 @@ def _attractors(args) -> None:
 
 
 def _compare(args) -> None:
-    presets = list(load_catalogue().scenarios) if args.scenario == "all" else [args.scenario]
+    presets = ([name for name, p in load_catalogue().scenarios.items() if p.get("treatment") != "radiation"]
+               if args.scenario == "all" else [args.scenario])  # the logical model carries no radiation
     for name in presets:
         load_catalogue().scenario(name)  # unknown scenario: did-you-mean before any work
     tables = []

@@ -153,7 +153,7 @@ class Condition(BaseModel):
                 raise UnknownNameError("drug", drug_code, exc.valid, where) from None
             out.update(drug_ext=self.dose, drug_potency=d["potency_uM"], drug_w_damage=d["w_damage"],
                        drug_w_ros=d["w_ros"], drug_w_cytostatic=d["w_cytostatic"], drug_ent2=d["ent2"],
-                       drug_abcb1=d["abcb1"], caf_loading_ec50=d["caf_loading_ec50_uM"])
+                       drug_abcb1=d["abcb1"], drug_esr1=d["esr1"], caf_loading_ec50=d["caf_loading_ec50_uM"])
         seeding = self.parameters.get("seeding_density", model.defaults["seeding_density"])
         if self.ev_mode == "coculture":
             out.update(caf_density=self.caf_ratio * seeding, ev_added_ug=0.0)

@@ -1,4 +1,4 @@
-"""Dose-response figures: curves with fitted lines, the IC50-shift bar chart and intervention dose-reversal curves.
+"""Dose-response and clonogenic figures: fitted curves, the IC50-shift and DMF bar charts, dose-reversal curves.
 
 Every figure labels its axes with units and gives each condition the same colour in every panel and figure
 (:func:`condition_colours`).
@@ -204,5 +204,67 @@ def plot_reversal(curves: pd.DataFrame, title: str | None = None):
         a.legend(fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_clonogenic(table: pd.DataFrame, fits: pd.DataFrame, title: str | None = None):
+    """Clonogenic surviving fraction (log axis) against total dose in Gy: simulated points and the fitted LQ curve
+    of every condition, with alpha, beta and SF2 in the legend."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    colours = condition_colours(fits["condition"])
+    top = float(table["total_dose_gy"].max())
+    grid = np.linspace(0.0, top, 200)
+    for _, f in fits.iterrows():
+        sub = table[table["condition"] == f["condition"]]
+        col = colours[f["condition"]]
+        ax.plot(sub["total_dose_gy"], sub["surviving_fraction"], "o", color=col, ms=4, alpha=0.85)
+        n = int(f["fractions"])
+        if f["lq_status"] == "ok":
+            d = grid / n
+            ax.plot(grid, np.exp(-n * (f["alpha"] * d + f["beta"] * d ** 2)), "-", color=col, lw=1.5,
+                    label=f"{f['condition']}: α {f['alpha']:.3g}/Gy, β {f['beta']:.3g}/Gy², SF2 {f['sf2']:.3f}")
+        else:
+            ax.plot([], [], "o", color=col, label=f"{f['condition']}: not fitted ({f['lq_status']})")
+    ax.set_yscale("log")
+    n = int(fits["fractions"].iloc[0]) if len(fits) else 1
+    ax.set_xlabel("total dose (Gy)" + (f", {n} fractions" if n > 1 else ", single acute dose"))
+    ax.set_ylabel("clonogenic surviving fraction (log scale)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="lower left")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dmf_bars(shifts: pd.DataFrame, control: str, title: str | None = None):
+    """Dose-modifying factor vs the control per condition at SF = 0.1 and SF = 0.5 (> 1 = radioresistance); an
+    intervention's bar is annotated with the fraction of its reference's DMF it reverses."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.8 * len(shifts) + 2), 4.6))
+    xs = np.arange(len(shifts))
+    width = 0.38
+    for k, (column, shade) in enumerate((("dmf_sf0.1", "tab:blue"), ("dmf_sf0.5", "tab:orange"))):
+        values = shifts[column].to_numpy(dtype=float)
+        ax.bar(xs + (k - 0.5) * width, np.nan_to_num(values, nan=0.0), width, color=shade,
+               label=f"DMF at SF = {column.removeprefix('dmf_sf')}")
+    for x, (_, s) in zip(xs, shifts.iterrows()):
+        label = f"{s['dmf_sf0.1']:.3f}" if math.isfinite(s["dmf_sf0.1"]) else "n/a"
+        if math.isfinite(s.get("fraction_reversed", math.nan)):
+            label += f"\nrev {s['fraction_reversed']:.2f}"
+        ax.text(x, np.nanmax([s["dmf_sf0.1"], s["dmf_sf0.5"], 1.0]) * 1.01, label, ha="center", va="bottom",
+                fontsize=7)
+    ax.axhline(1.0, color="black", lw=0.8)
+    top = np.nanmax(shifts[["dmf_sf0.1", "dmf_sf0.5"]].to_numpy(dtype=float), initial=1.0)
+    low = np.nanmin(shifts[["dmf_sf0.1", "dmf_sf0.5"]].to_numpy(dtype=float), initial=1.0)
+    ax.set_ylim(max(0.0, low - 0.15 * (top - low + 0.05)), top + 0.25 * (top - low + 0.05))
+    ax.set_xticks(xs, shifts["condition"], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel(f"DMF vs '{control}' (dose ratio; 1 = none)")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig

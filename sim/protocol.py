@@ -33,7 +33,8 @@ import pandas as pd
 from sim.errors import InvalidValueError, SimulationError
 
 POPULATION_SPECIES = ("N_cancer", "N_dead_apoptotic", "N_dead_ferroptotic")
-EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|drug_in)$|_(med|endo|delivered)$")
+EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|drug_in|rad_lethal)$"
+                              r"|_(med|endo|delivered)$")  # rad_lethal: a lesion counter, reset per exposure
 TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1; plus every dose_* parameter
 STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (proteins: median 46 h, up to ~100 h;
 #                        Schwanhausser et al. 2011 Nature 473:337)

@@ -10,6 +10,9 @@ from pathlib import Path
 from sim.errors import TableError, closest
 from sim.textfiles import PLACEHOLDERS, read_toml, toml_line
 
+TREATMENTS = ("drug", "radiation")  # a preset's treatment: a drug of drugs.tsv (uM), or ionising radiation (Gy)
+
+
 def read_scenarios(path: Path) -> dict:
     """The presets of ``path`` with ``base`` (the pairs every cell has) as one more entry, each preset checked."""
     data = read_toml(path, TableError, "Scenario presets file")
@@ -23,9 +26,19 @@ def read_scenarios(path: Path) -> dict:
         if not isinstance(preset, dict):
             raise TableError(f"{path}: '{name}' must be a scenario table ([{name}] with title, cancer, drug, ev_cargo, "
                              f"references). Got {preset!r}.")
-        for key in ("title", "cancer", "drug", "ev_cargo", "references"):
+        treatment = preset.get("treatment", "drug")
+        if treatment not in TREATMENTS:
+            line = toml_line(path, name, "treatment")
+            raise TableError(f"{path}:{line or ''}: scenario '{name}' treatment must be one of "
+                             f"{', '.join(TREATMENTS)}. Got {treatment!r}.")
+        for key in ("title", "cancer", "ev_cargo", "references") + (("drug",) if treatment == "drug" else ()):
             if key not in preset:
                 raise TableError(f"{path}: scenario '{name}' lacks the key '{key}'.")
+        if treatment == "radiation" and "drug" in preset:
+            line = toml_line(path, name, "drug")
+            raise TableError(f"{path}:{line or ''}: scenario '{name}' is a radiotherapy preset (treatment = "
+                             f"'radiation') and names the drug {preset['drug']!r}; remove 'drug' (its dose is in Gy, "
+                             f"given by a clonogenic experiment).")
         check_delivery(path, name, preset.get("delivery"))
         inert = preset.get("inert", {})
         if not isinstance(inert, dict) or not all(isinstance(v, str) and v.strip() for v in inert.values()):
@@ -120,7 +133,7 @@ def check_scenario_pairs(path: Path, scenarios: dict, cargo: list[dict], drugs: 
                                  f"rows.{hint}")
         drug = preset.get("drug")
         names = {code.lower() for code in drugs} | {row["name"].lower() for row in drugs.values()}
-        if name != "base" and str(drug).lower() not in names:  # as Catalogue.drug reads it
+        if name != "base" and preset.get("treatment", "drug") == "drug" and str(drug).lower() not in names:  # as Catalogue.drug reads it
             line = toml_line(path, section, "drug")
             where = f"{path}:{line}" if line else str(path)
             suggestion = closest(str(drug), drugs)

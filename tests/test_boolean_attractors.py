@@ -144,4 +144,4 @@ def test_many_free_inputs_are_refused_before_any_work(capsys):
 
     assert main(["attractors", str(network_path())]) == 2
     err = capsys.readouterr().err
-    assert "has 20 unfixed inputs" in err and "--fix NODE=0/1" in err
+    assert "has 25 unfixed inputs" in err and "--fix NODE=0/1" in err

@@ -45,7 +45,7 @@ def test_the_table_lists_exactly_what_the_code_reads():
 
 def test_every_declared_sign_holds(ctx):
     # a drug for which every read matters: a P-gp substrate entering partly by ENT2, with both death channels
-    probe = RateContext(ctx.p, {"abcb1": 1, "ent2": 0.8, "w_damage": 1.0, "w_ros": 0.5}, pgp_ev=1.0)
+    probe = RateContext(ctx.p, {"abcb1": 1, "ent2": 0.8, "esr1": 0.5, "w_damage": 1.0, "w_ros": 0.5}, pgp_ev=1.0)
     for node, row in table().items():
         for read, sign in signed(row).items():
             base = {"Drug_in": 1}  # under the drug, where every death hazard is above the untreated cell's

@@ -37,8 +37,8 @@ SPEC_CASES = [
     ("missing required field", (["experiment", "scenario"], None, True), "  experiment.scenario: is required but missing"),
     ("unknown scenario", (["experiment", "scenario"], "pdac_gen"),
      "  experiment.scenario: Unknown scenario 'pdac_gen'. Did you mean 'pdac_gem'? Valid scenario names: "
-     "bladder_ddp, bladder_gem, gastric_ddp, gastric_oxa_dact3, nsclc_ddp, ovarian_ptx, ovarian_ptx_pgp, pdac_gem, "
-     "prostate_dtx. The presets are in models/scenarios.toml."),
+     "bladder_ddp, bladder_gem, breast_tam, crc_rt, gastric_ddp, gastric_oxa_dact3, hcc_sorafenib, lung_rt, nsclc_ddp, "
+     "ovarian_ptx, ovarian_ptx_pgp, pdac_gem, prostate_dtx. The presets are in models/scenarios.toml."),
     ("negative dose", (["conditions", 0, "dose"], -1),
      "  conditions[0].dose: The 'dose' must be a finite number >= 0 uM. Got -1."),
     ("negative intervention dose", (["conditions", 1, "interventions"], {"GW4869": -10}),

@@ -12,7 +12,7 @@
 
    - base: exceptions, reading text and TOML, writing result files with provenance (``results`` imports nothing
      from sim, and the sweep runner writes its parts with it);
-   - numerics: curve fits (4PL, GR) and the figures that draw them (no model involved, so below the tables);
+   - numerics: curve fits (4PL, GR, LQ) and the figures that draw them (no model involved, so below the tables);
    - tables: the scenario presets, the catalogue of tables, conditions;
    - models: the ODE model (Antimony origins and templates, the build, SBML) and the Boolean model (sim.boolean:
      .bnet networks, state spaces, conditions as fixed nodes, ODE-vs-Boolean agreement); the Boolean engines use
@@ -41,11 +41,11 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 
 LAYERS = [
     ("base", ["sim.errors", "sim.textfiles", "sim.results"]),
-    ("numerics", ["sim.fit", "sim.gr", "sim.plots"]),
+    ("numerics", ["sim.fit", "sim.gr", "sim.lq", "sim.plots"]),
     ("tables", ["sim.scenarios", "sim.catalogue", "sim.conditions"]),
     ("models", ["sim.antimony_origins", "sim.templates", "sim.built_model", "sim.build", "sim.sbml", "sim.boolean"]),
     ("engines", ["sim.engines"]),
-    ("assay", ["sim.protocol", "sim.budget", "sim.curves", "sim.boolean_assay"]),
+    ("assay", ["sim.protocol", "sim.budget", "sim.curves", "sim.radiation", "sim.boolean_assay"]),
     ("sweeps", ["sim.sweep"]),
     ("screens", ["sim.screen"]),
     ("analyses", ["sim.analyses", "sim.calibrate", "sim.plate", "sim.calibration"]),

@@ -324,7 +324,7 @@ def test_single_knockout_screen_agrees_with_the_logical_model(tmp_path):
     assert main(["run", str(spec), "--quiet", "--workers", "2", "-o", str(tmp_path / "out")]) == 0
     table = pd.read_csv(tmp_path / "out" / "agreement.csv")
     genes = [g for g, row in sim.load_catalogue().genes.items() if row["kind"] != "mirna"]  # what the screen screens
-    assert len(table) == 2 * len(genes) == 46
+    assert len(table) == 2 * len(genes) == 58
     assert set(table["boolean_direction"]) <= {"resistance", "sensitisation", "none"}  # each gene has a node
     for condition, rows in table.groupby("condition"):
         assert rows["agree"].astype(bool).mean() >= 0.8, condition

@@ -43,7 +43,7 @@ def test_key_cargo_pairs_from_the_seeds(cat):
 
 
 def test_drugs_and_interventions_named_by_the_issue(cat):
-    assert set(cat.drugs) == {"GEM", "DDP", "PTX", "DTX", "OXA", "DOX"}
+    assert set(cat.drugs) == {"GEM", "DDP", "PTX", "DTX", "OXA", "DOX", "TAM", "SOR"}  # TAM, SOR: issue #16
     for name in ("GW4869", "manumycin A", "tipifarnib", "imipramine", "KU60019", "RAB27A knockdown",
                  "RAB27B knockdown", "endocytosis inhibitor (dynasore)", "CD63-neutralising antibody", "antagomir",
                  "miRNA sponge", "LY294002", "Stattic", "erastin", "RSL3", "ferrostatin-1"):

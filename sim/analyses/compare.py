@@ -23,6 +23,7 @@ from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
 from sim.curves import fit_curves, run_dose_response
+from sim.errors import InvalidValueError
 
 __all__ = ["comparison_conditions", "compare", "direction", "explain_disagreement", "ODE_TOLERANCE",
            "BOOLEAN_TOLERANCE"]
@@ -50,6 +51,10 @@ def comparison_conditions(scenario: str) -> tuple[list[Condition], list[tuple[st
 def compare(scenario: str, samples: int = 4000, seed: int = 0) -> pd.DataFrame:
     """Agreement table of a preset: one row per question with the ODE fold, the Boolean death probabilities and
     both directions; ``agree`` is True when the directions match."""
+    if load_catalogue().scenario(scenario).get("treatment") == "radiation":
+        raise InvalidValueError(f"Scenario '{scenario}' is a radiotherapy preset: the logical model carries no "
+                                f"radiation (its DNA-break repair is ODE-only, models/ode/radiation.ant), so there is "
+                                f"nothing to compare; run its clonogenic experiment instead.")
     conds, questions = comparison_conditions(scenario)
     model = build_model(scenario)
     fits = fit_curves(run_dose_response(model, conds, n_doses=10)).set_index("condition")

@@ -289,6 +289,11 @@ class DoseResponseAnalysis(Analysis):
             if name is not None:
                 known_condition(label, name, names)
         no_condition_key(spec, "dose", "a dose-response runs the dose grid of [dose_response]; remove 'dose'.")
+        preset = load_catalogue().scenario(spec.experiment.scenario)
+        if preset.get("treatment") == "radiation" and not any(c.drug for c in spec.conditions):
+            raise ValueError(f"scenario '{spec.experiment.scenario}' is a radiotherapy preset (treatment = "
+                             f"'radiation'): its dose is in Gy and its readout clonogenic survival; use analysis = "
+                             f"'clonogenic', or name a drug in the conditions.")
         if spec.uncertainty is not None:
             check_settings(spec.uncertainty)
 

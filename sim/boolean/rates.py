@@ -33,18 +33,19 @@ DRUG_GAIN = 0.27  # Drug_in up-rate per (dose / reference IC50), 1/h (down-rate 
 #                   calibration (DESIGN 2.8) set by hand on gemcitabine: pdac_gem's no-EV cell dies with probability
 #                   ~0.5 at the reference IC50 after 72 h (the ODE's calibration point, drugs.tsv ic50_ref_uM);
 #                   tests/test_calibration_regression.py checks it
+_AKT = ("AKT", "PTEN", "PLAC8", "CLCA4")
 READS = {  # the node states each law looks at (through the levels it uses); rates.tsv gives the signs
-    "AKT": ("AKT", "PTEN"),
+    "AKT": _AKT,
     "STAT3": ("STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
     "GSH": ("GSH", "CHAC1", "STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
-    "ABCB1": ("ABCB1", "AKT", "PTEN", "Pgp_EV"),
-    "Drug_in": ("SLC29A2", "ABCB1", "AKT", "PTEN", "Pgp_EV"),
-    "CASP9": ("AKT", "PTEN", "STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
+    "ABCB1": ("ABCB1", *_AKT, "Pgp_EV"),
+    "Drug_in": ("SLC29A2", "ABCB1", *_AKT, "Pgp_EV", "ESR1"),
+    "CASP9": (*_AKT, "STAT3", "IL6", "LIF", "SOCS1", "SOCS3", "SOCS6"),
     "Apoptosis": (),
-    "Ferroptosis": ("Drug_in", "SIRT1", "AKT", "PTEN", "GPX4", "GSH", "CHAC1", "STAT3", "IL6", "LIF", "SOCS1",
+    "Ferroptosis": ("Drug_in", "SIRT1", *_AKT, "GPX4", "GSH", "CHAC1", "STAT3", "IL6", "LIF", "SOCS1",
                     "SOCS3", "SOCS6"),
 }
-PARAMETERS = ("k_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight", "w_socs1", "K_socs", "k_jak",
+PARAMETERS = ("k_pi3k", "w_plac8_pi3k", "w_clca4_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight", "w_socs1", "K_socs", "k_jak",
               "k_stat3_dephos", "k_gsh_syn", "k_gsh_deg", "k_chac1", "slc7a11_stat3_gain", "abcb1_akt_gain",
               "k_drug_influx", "k_drug_efflux", "tp53inp1_damage_gain", "k_casp9", "k_casp9_off", "w_surv_akt",
               "w_surv_stat3", "K_survival", "n_surv", "k_apoptosis_max", "K_casp3_death", "n_apop", "w_sirt1",
@@ -52,7 +53,7 @@ PARAMETERS = ("k_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight
               "ros_drug_gain", "k_ferroptosis_max", "K_lros_death", "n_ferro")
 _REFERENCE = {"AKT": 1, "PTEN": 1, "STAT3": 1, "IL6": 1, "LIF": 1, "SOCS1": 1, "SOCS3": 1, "SOCS6": 1, "GSH": 1,
               "CHAC1": 1, "ABCB1": 1, "SLC29A2": 1, "SIRT1": 1, "GPX4": 1, "Drug_in": 0,
-              "Pgp_EV": 0}  # the untreated cell
+              "Pgp_EV": 0, "PLAC8": 1, "CLCA4": 1, "ESR1": 1}  # the untreated cell
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,17 @@ class RateContext:
 
 
 def akt_level(s: dict, c: RateContext) -> float:
-    """pAKT (fraction) at steady state: PIP3 = k_pi3k/(k_pi3k + k_pten PTEN), pAKT = k_akt PIP3/(k_akt PIP3 +
-    k_akt_off) (pi3k_akt.ant); 0 when AKT is off (PI3K inhibited, AKT1 knocked out)."""
+    """pAKT (fraction) at steady state: PIP3 = a/(a + k_pten PTEN) with a = k_pi3k x the PLAC8 and CLCA4 brakes
+    (1 + w)/(1 + w X), pAKT = k_akt PIP3/(k_akt PIP3 + k_akt_off) (pi3k_akt.ant); 0 when AKT is off (PI3K
+    inhibited, AKT1 knocked out)."""
     p = c.p
     if not s["AKT"]:
         return 0.0
-    pip3 = p["k_pi3k"] / (p["k_pi3k"] + p["k_pten"] * s["PTEN"])
+    brake = 1.0
+    for node, w in (("PLAC8", p["w_plac8_pi3k"]), ("CLCA4", p["w_clca4_pi3k"])):
+        brake *= (1 + w) / (1 + w * s[node])
+    a = p["k_pi3k"] * brake
+    pip3 = a / (a + p["k_pten"] * s["PTEN"])
     return p["k_akt"] * pip3 / (p["k_akt"] * pip3 + p["k_akt_off"])
 
 
@@ -121,10 +127,11 @@ def _hill(x: float, k: float, n: float) -> float:
 def drug_in_rates(s: dict, c: RateContext) -> tuple[float, float, float]:
     """Drug_in: up = DRUG_GAIN x (dose/IC50, applied by the assay) x the steady intracellular drug relative to the
     untreated cell, (1 - ent2 + ent2 SLC29A2) (k_in + k_eff a)/(k_in + k_eff a ABCB1) with a = 1 for a P-gp
-    substrate (drug_handling.ant); down 1/h, also while the drug is present."""
+    substrate, times the drug's action through ERalpha, 1 - esr1 + esr1 ESR1 (drug_handling.ant drug_activity:
+    Drug_in on stands for the drug at an active level); down 1/h, also while the drug is present."""
     p, d = c.p, c.drug
     sub = float(d["abcb1"] > 0)
-    influx = 1 - d["ent2"] + d["ent2"] * s["SLC29A2"]
+    influx = (1 - d["ent2"] + d["ent2"] * s["SLC29A2"]) * (1 - d["esr1"] + d["esr1"] * s["ESR1"])
     k_in, k_eff = p["k_drug_influx"], p["k_drug_efflux"] * sub
     efflux = (k_in + k_eff) / (k_in + k_eff * abcb1_level(s, c))
     return DRUG_GAIN * influx * efflux, 1.0, 1.0
