@@ -58,6 +58,13 @@ class LQFit:
         return {"alpha": self.alpha, "alpha_se": self.alpha_se, "beta": self.beta, "beta_se": self.beta_se,
                 "alpha_beta": self.alpha_beta, "sf2": self.sf2, "lq_status": self.status, "lq_n": self.n}
 
+    @classmethod
+    def from_row(cls, row) -> "LQFit":
+        """The fit back from a row written by :meth:`as_row` (a dict or a pandas Series)."""
+        return cls(alpha=float(row["alpha"]), beta=float(row["beta"]), alpha_se=float(row["alpha_se"]),
+                   beta_se=float(row["beta_se"]), alpha_beta=float(row["alpha_beta"]), sf2=float(row["sf2"]),
+                   status=str(row["lq_status"]), n=int(row["lq_n"]))
+
 
 def _fractions(fractions) -> int:
     try:

@@ -38,6 +38,16 @@ FOLLOW_UP_H = 72.0  # > 50 repair half-times (1 h) and the ~1-day caspase lag: e
 DEFAULT_DOSES_GY = (1.0, 2.0, 4.0, 6.0, 8.0)  # the usual clonogenic dose series (Franken 2006)
 
 
+def drug_problem(conditions) -> str | None:
+    """What is wrong with ``conditions`` for a radiation experiment (a condition that names a drug or dose), or None:
+    the spec's check (:mod:`sim.analyses.clonogenic`) and :func:`run_clonogenic` say the same."""
+    for c in conditions:
+        if c.dose or c.drug:
+            return (f"condition '{c.name}' sets a drug ('drug' = {c.drug!r}, 'dose' = {c.dose:g}); a clonogenic "
+                    f"experiment irradiates drug-free cells with doses in Gy: remove them.")
+    return None
+
+
 def _check_radiation(model, conditions: list[Condition], fractions: int, interval_h: float,
                      follow_up_h: float) -> None:
     if "dsb_per_gy" not in model.defaults:
@@ -48,10 +58,9 @@ def _check_radiation(model, conditions: list[Condition], fractions: int, interva
     for label, v in (("interval_h", interval_h), ("follow_up_h", follow_up_h)):
         if not (math.isfinite(v) and v > 0):
             raise InvalidValueError(f"'{label}' must be a finite number > 0 h. Got {v}.")
-    for c in conditions:
-        if c.dose or c.drug:
-            raise InvalidValueError(f"Condition '{c.name}' sets a drug ('drug' = {c.drug!r}, 'dose' = {c.dose:g}); a "
-                                    f"clonogenic radiation experiment irradiates drug-free cells: remove them.")
+    problem = drug_problem(conditions)
+    if problem:
+        raise InvalidValueError(problem)
 
 
 class RadiationProtocol:
@@ -72,9 +81,9 @@ class RadiationProtocol:
     """
 
     def __init__(self, model, pretreatment_h: float = 48.0, fractions: int = 1, interval_h: float = 24.0,
-                 follow_up_h: float = FOLLOW_UP_H, engine=None):
+                 follow_up_h: float = FOLLOW_UP_H):
         self.model = model
-        self.engine = engine or engine_for(model)
+        self.engine = engine_for(model)
         self.assay = AssayProtocol(self.engine, pretreatment_h)
         self.fractions, self.interval_h, self.follow_up_h = fractions, float(interval_h), float(follow_up_h)
 

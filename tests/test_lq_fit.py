@@ -261,3 +261,8 @@ def test_data_that_cannot_be_fitted_return_a_status():
     flat = fit_lq([0, 1, 2, 4], [1.0, 1.0, 1.05, 1.1])  # survival does not fall with dose
     assert flat.status == "no_decline" and flat.alpha == flat.beta == 0.0
     assert math.isnan(dose_at_sf(flat, 0.1))
+
+
+def test_a_fit_written_as_a_row_reads_back_unchanged():
+    fit = fit_lq([1, 2, 4, 6], [math.exp(-0.3 * d - 0.03 * d * d) for d in (1, 2, 4, 6)])
+    assert LQFit.from_row(fit.as_row()) == fit

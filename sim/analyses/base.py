@@ -98,6 +98,16 @@ def known_condition(label: str, name: str, names: list[str]) -> None:
                          f"({', '.join(names)}).{hint}")
 
 
+def control_and_references(table: str, control: str | None, references: dict[str, str], names: list[str]) -> None:
+    """``<table>.control`` and both sides of ``<table>.references`` name conditions of the spec; ValueError (with a
+    did-you-mean) otherwise."""
+    for label, name in [(f"{table}.control", control)] + [
+            (f"{table}.references['{k}']", n) for k, n in references.items()] + [
+            (f"{table}.references key", k) for k in references]:
+        if name is not None:
+            known_condition(label, name, names)
+
+
 def condition_pair(table: str, condition: str | None, reference: str | None, names: list[str],
                    reference_required: bool, why: str) -> None:
     """``<table>.condition`` (required) and ``<table>.reference`` (required when ``reference_required``) name

@@ -31,12 +31,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tqdm import tqdm
 
-from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions, control_and_references
 from sim.analyses.dose_response import MIN_SHIFT_TO_REVERSE, default_references, intervention_alone
 from sim.budget import budget_part, delivery_notes
 from sim.lq import LQFit, dose_at_sf, fit_lq
 from sim.plots import plot_clonogenic, plot_dmf_bars
-from sim.radiation import DEFAULT_DOSES_GY, FOLLOW_UP_H, run_clonogenic
+from sim.radiation import DEFAULT_DOSES_GY, FOLLOW_UP_H, drug_problem, run_clonogenic
 from sim.results import write_figure, write_metadata, write_table
 
 SF_LEVELS = (0.1, 0.5)  # survival levels of the DMF (issue #16: at SF = 0.1, and also at SF = 0.5)
@@ -90,7 +90,7 @@ def dmf_table(fits: pd.DataFrame, control: str, references: dict | None = None,
     n = int(ctrl["fractions"])
 
     def dose(row, sf):
-        return dose_at_sf(_fit_of(row), sf, fractions=n)
+        return dose_at_sf(LQFit.from_row(row), sf, fractions=n)
 
     doses = {name: {sf: dose(r, sf) for sf in SF_LEVELS} for name, r in table.iterrows()}
     rows = []
@@ -117,11 +117,6 @@ def dmf_table(fits: pd.DataFrame, control: str, references: dict | None = None,
     return pd.DataFrame(rows)
 
 
-def _fit_of(row) -> LQFit:
-    return LQFit(alpha=row["alpha"], beta=row["beta"], alpha_se=row["alpha_se"], beta_se=row["beta_se"],
-                 alpha_beta=row["alpha_beta"], sf2=row["sf2"], status=row["lq_status"], n=int(row["lq_n"]))
-
-
 class ClonogenicAnalysis(Analysis):
     """Radiation survival curves, LQ fits and DMFs of every condition (see the module docstring)."""
 
@@ -129,18 +124,12 @@ class ClonogenicAnalysis(Analysis):
     Settings = ClonogenicSettings
 
     def check(self, spec) -> None:
-        names = [c.name for c in spec.conditions]
         settings = spec.clonogenic
-        for label, name in [("clonogenic.control", settings.control)] + [
-                (f"clonogenic.references['{k}']", n) for k, n in settings.references.items()] + [
-                ("clonogenic.references key", k) for k in settings.references]:
-            if name is not None:
-                known_condition(label, name, names)
-        for c in spec.conditions:
-            if c.dose or c.drug:
-                raise ValueError(f"condition '{c.name}' sets a drug ('drug' = {c.drug!r}, 'dose' = {c.dose:g}); a "
-                                 f"clonogenic experiment irradiates drug-free cells with [clonogenic] doses_gy: "
-                                 f"remove them.")
+        control_and_references("clonogenic", settings.control, settings.references,
+                               [c.name for c in spec.conditions])
+        problem = drug_problem(spec.conditions)
+        if problem:
+            raise ValueError(problem)
 
     def run(self, spec, model, folder: Path, options: RunOptions) -> ExperimentResult:
         """Survival curves, LQ fits, DMF table and plots (``quick``: 3 doses)."""

@@ -32,7 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from tqdm import tqdm
 
-from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition, no_condition_key
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions, control_and_references, no_condition_key
 from sim.analyses.uncertainty import UncertaintySettings, check_settings, run_uncertainty
 from sim.budget import budget_part, delivery_notes
 from sim.catalogue import load_catalogue
@@ -281,13 +281,8 @@ class DoseResponseAnalysis(Analysis):
     parallel_with = "uncertainty"  # the [uncertainty] sample runs its points in workers; the curves themselves not
 
     def check(self, spec) -> None:
-        names = [c.name for c in spec.conditions]
         dr = spec.dose_response
-        for label, name in [("dose_response.control", dr.control)] + [
-                (f"dose_response.references['{k}']", n) for k, n in dr.references.items()] + [
-                ("dose_response.references key", k) for k in dr.references]:
-            if name is not None:
-                known_condition(label, name, names)
+        control_and_references("dose_response", dr.control, dr.references, [c.name for c in spec.conditions])
         no_condition_key(spec, "dose", "a dose-response runs the dose grid of [dose_response]; remove 'dose'.")
         preset = load_catalogue().scenario(spec.experiment.scenario)
         if preset.get("treatment") == "radiation" and not any(c.drug for c in spec.conditions):
