@@ -133,7 +133,8 @@ def check_scenario_pairs(path: Path, scenarios: dict, cargo: list[dict], drugs: 
                                  f"rows.{hint}")
         drug = preset.get("drug")
         names = {code.lower() for code in drugs} | {row["name"].lower() for row in drugs.values()}
-        if name != "base" and preset.get("treatment", "drug") == "drug" and str(drug).lower() not in names:  # as Catalogue.drug reads it
+        treated_with_drug = name != "base" and preset.get("treatment", "drug") == "drug"
+        if treated_with_drug and str(drug).lower() not in names:  # as Catalogue.drug reads it
             line = toml_line(path, section, "drug")
             where = f"{path}:{line}" if line else str(path)
             suggestion = closest(str(drug), drugs)

@@ -1,10 +1,11 @@
-"""No inert arms (issue #12, item 5): removing any ev_cargo row of any preset changes its EV-induced IC50 shift by
->= 1% (or, where the whole shift is under 4%, by a quarter of it), or the preset says why not (``inert`` in models/scenarios.toml), in both delivery regimes. Removing a row also
-removes the pair from the receiving cell (an endogenous miRNA then no longer represses that target either), so the
-change is measured on the EV shift, IC50(EV)/IC50(no EV), with and without the row, not on the IC50 with EVs. A
-declared-inert row must really be inert in some regime, so the declarations cannot go stale. IC50s by root-finding
-(sim.calibrate.model_ic50), 50 ug/mL of CAF-EVs, 48 h pretreatment, 72 h drug; for a radiotherapy preset the
-shift is the dose-modifying factor at SF = 0.1 (sim.calibrate.radiation_dmf).
+"""No inert arms (issue #12, item 5): removing any ev_cargo row of any preset changes its EV-induced IC50 shift by >=
+1% (or, where the whole shift is under 4%, by a quarter of it), or the preset says why not (``inert`` in
+models/scenarios.toml), in both delivery regimes. Removing a row also removes the pair from the receiving cell (an
+endogenous miRNA then no longer represses that target either), so the change is measured on the EV shift,
+IC50(EV)/IC50(no EV), with and without the row, not on the IC50 with EVs. A declared-inert row must really be inert
+in some regime, so the declarations cannot go stale. IC50s by root-finding (sim.calibrate.model_ic50), 50 ug/mL of
+CAF-EVs, 48 h pretreatment, 72 h drug; for a radiotherapy preset the shift is the dose-modifying factor at SF = 0.1
+(sim.calibrate.radiation_dmf).
 """
 import math
 

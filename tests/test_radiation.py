@@ -48,8 +48,8 @@ def test_fractions_a_day_apart_are_independent(crc):
 
 
 def test_faster_repair_lowers_alpha_and_beta_and_a_pi3k_block_does_the_opposite(crc):
-    """Direction: AKT speeds DSB repair (Toulany 2012), so a CLCA4 knockout (more PI3K/AKT, Chen 2021) fits a lower alpha
-    and beta and LY294002 higher ones."""
+    """Direction: AKT speeds DSB repair (Toulany 2012), so a CLCA4 knockout (more PI3K/AKT, Chen 2021) fits a lower
+    alpha and beta and LY294002 higher ones."""
     fits = {}
     for name, extra in (("rest", {}), ("CLCA4 KO", {"knockouts": ["CLCA4"]}),
                         ("LY", {"interventions": {"LY294002": 20}})):

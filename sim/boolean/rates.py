@@ -45,7 +45,8 @@ READS = {  # the node states each law looks at (through the levels it uses); rat
     "Ferroptosis": ("Drug_in", "SIRT1", *_AKT, "GPX4", "GSH", "CHAC1", "STAT3", "IL6", "LIF", "SOCS1",
                     "SOCS3", "SOCS6"),
 }
-PARAMETERS = ("k_pi3k", "w_plac8_pi3k", "w_clca4_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight", "w_socs1", "K_socs", "k_jak",
+PARAMETERS = ("k_pi3k", "w_plac8_pi3k", "w_clca4_pi3k", "k_pten", "k_akt", "k_akt_off", "il6_level", "lif_weight",
+              "w_socs1", "K_socs", "k_jak",
               "k_stat3_dephos", "k_gsh_syn", "k_gsh_deg", "k_chac1", "slc7a11_stat3_gain", "abcb1_akt_gain",
               "k_drug_influx", "k_drug_efflux", "tp53inp1_damage_gain", "k_casp9", "k_casp9_off", "w_surv_akt",
               "w_surv_stat3", "K_survival", "n_surv", "k_apoptosis_max", "K_casp3_death", "n_apop", "w_sirt1",
