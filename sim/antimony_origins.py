@@ -15,7 +15,8 @@ from sim.errors import ModelBuildError, closest
 
 IDENTIFIER = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")  # a name in Antimony text
 ANTIMONY_WORDS = {"species", "compartment", "model", "end", "const", "var", "function", "exp", "log", "ln", "pow",
-                  "piecewise", "and", "or", "not", "time", "sqrt", "abs", "min", "max"}
+                  "piecewise", "and", "or", "not", "time", "sqrt", "abs", "min", "max", "floor",
+                  "at", "t0", "true", "false"}  # at ... t0=true: an event (its label is defined by build's E_ rule)
 
 
 @dataclass(frozen=True)

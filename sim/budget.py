@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 
 from sim.catalogue import model_id
+from sim.protocol import drug_phase
 
 CHEVILLET_COPIES_PER_EV = 0.00825  # Chevillet et al. 2014 PNAS: mean copies of a given miRNA per exosome
 PUBLISHED_RNA_COPIES = (0.001, 1.0)  # copies of one RNA cargo per EV (Chevillet 2014; the project design, 2.7)
@@ -97,8 +98,8 @@ def delivery_budget(protocol, values: dict[str, float], at_h: float | None = Non
         return {}
 
     def state_of(vals: dict[str, float]) -> dict[str, float]:
-        start = protocol.pretreated(vals)
-        return protocol.engine.final_state(vals, at_h, start) if at_h else start
+        start = protocol.pretreated(vals)  # drug_phase: repeated EV additions keep their schedule past the drug
+        return protocol.engine.final_state(drug_phase(vals, protocol.pretreatment_h), at_h, start) if at_h else start
 
     def value(name: str) -> float:
         return values.get(name, model.defaults[name])

@@ -291,7 +291,7 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
 
     symbols = set(IDENTIFIER.findall(re.sub(r"//[^\n]*", "", full))) - ANTIMONY_WORDS
     defined = set(re.findall(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*:=", full, flags=re.M))
-    defined |= set(re.findall(r"^\s*(J_[A-Za-z0-9_]+)\s*:", full, flags=re.M))
+    defined |= set(re.findall(r"^\s*([JE]_[A-Za-z0-9_]+)\s*:", full, flags=re.M))  # reactions and events
     for line in re.findall(r"^species ([^;]+);", full, flags=re.M):
         defined |= {s.strip() for s in line.split(",")}
     needed = sorted(symbols - defined)

@@ -7,9 +7,9 @@ magnitudes are earned by calibrating what the data identify, never tuned into a 
 
 - ``references``: ``pakt_ref`` and ``pstat3_ref`` normalise the pAKT- and pSTAT3-driven transcription inputs to 1
   at rest; they are the untreated cell's own pAKT and pSTAT3 (a fixed point, found by iteration).
-- ``potencies``: in drug_handling.ant the drug acts through ``drug_ext/drug_potency`` only, so the no-EV 72-h IC50
-  scales linearly with the potency and one ratio per drug puts it at the drug's reference IC50 (``ic50_ref_uM`` of
-  drugs.tsv).
+- ``potencies``: in drug_handling.ant the drug acts through ``drug_ext/drug_potency`` only (the drug in the medium,
+  ``drug_medium``, is ``drug_ext`` in a single-dose assay), so the no-EV 72-h IC50 scales linearly with the potency
+  and one ratio per drug puts it at the drug's reference IC50 (``ic50_ref_uM`` of drugs.tsv).
 - ``delivery``: the ``enriched`` regime of each preset (``[<preset>.delivery]``): the copies per EV at which 50 ug/mL
   of CAF-EVs (48 h pretreatment, 72 h drug) shift the IC50 by the preset's ``reported_fold`` (for a radiotherapy
   preset: raise the dose giving 10% clonogenic survival by that factor, the DMF); where the mechanism

@@ -61,6 +61,16 @@ class Condition(BaseModel):
         Chemotherapy-induced cargo loading in the CAFs (default: the scenario preset's ``chemo_loading``, else off).
     assay_time_h : float, optional
         Assay length in h for this condition (default: the analysis's end time).
+    drug_every_h : float, optional
+        Bring the drug back to its dose every ``drug_every_h`` hours after its addition (a spike, not a wash: the
+        EVs and cargo in the medium stay). Changes nothing unless the drug is lost from the medium
+        (``drug_half_life_h``).
+    drug_half_life_h : float, optional
+        Half-life of the drug in the medium, h (default: stable in the well, the assumption of the drugs' reference
+        IC50 assays).
+    ev_every_h : float, optional
+        EV-addition mode: add the EV dose again every ``ev_every_h`` hours of EV exposure (counted from the first
+        addition, at the start of the pretreatment), on top of the EVs still in the medium.
     parameters : dict
         Any other model parameter -> value.
     """
@@ -81,6 +91,9 @@ class Condition(BaseModel):
     delivery: Literal["published", "enriched"] | None = None
     chemo_loading: bool | None = None
     assay_time_h: float | None = None
+    drug_every_h: float | None = None
+    drug_half_life_h: float | None = None
+    ev_every_h: float | None = None
     parameters: dict[str, float] = Field(default_factory=dict)
 
     def __init__(self, **data):
@@ -95,11 +108,11 @@ class Condition(BaseModel):
             error.details = details  # read by sim.spec to report key paths inside a spec file
             raise error from None
 
-    @field_validator("assay_time_h")
+    @field_validator("assay_time_h", "drug_every_h", "drug_half_life_h", "ev_every_h")
     @classmethod
-    def _positive_time(cls, v: float | None) -> float | None:
+    def _positive_time(cls, v: float | None, info) -> float | None:
         if v is not None and (not math.isfinite(v) or v <= 0):
-            raise ValueError(f"The 'assay_time_h' must be a finite number > 0 h. Got {v:g}.")
+            raise ValueError(f"The '{info.field_name}' must be a finite number > 0 h. Got {v:g}.")
         return v
 
     @field_validator("dose", "caf_ratio", "ev_dose_ug")
@@ -127,6 +140,9 @@ class Condition(BaseModel):
         for key, f in self.overexpression.items():
             if not math.isfinite(f) or f < 1:
                 raise ValueError(f"The overexpression of '{key}' is a fold >= 1. Got {f}.")
+        if self.ev_every_h is not None and self.ev_mode != "addition":
+            raise ValueError(f"'ev_every_h' repeats an EV addition and needs ev_mode = 'addition'; this condition's "
+                             f"ev_mode is '{self.ev_mode}' (in co-culture the CAFs release EVs all along).")
         return self
 
     def values(self, model, catalogue: Catalogue | None = None) -> dict[str, float]:
@@ -154,6 +170,19 @@ class Condition(BaseModel):
             out.update(drug_ext=self.dose, drug_potency=d["potency_uM"], drug_w_damage=d["w_damage"],
                        drug_w_ros=d["w_ros"], drug_w_cytostatic=d["w_cytostatic"], drug_ent2=d["ent2"],
                        drug_abcb1=d["abcb1"], drug_esr1=d["esr1"], caf_loading_ec50=d["caf_loading_ec50_uM"])
+        decay = math.log(2) / self.drug_half_life_h if self.drug_half_life_h else None
+        for key, field, value in (("drug_every_h", "drug_every_h", self.drug_every_h),
+                                  ("k_drug_decay", "drug_half_life_h", decay),
+                                  ("ev_every_h", "ev_every_h", self.ev_every_h)):
+            if value is None:
+                continue
+            if key not in model.defaults:
+                raise InvalidValueError(f"{where}: '{field}' needs a model with repeated dosing (parameter '{key}'); "
+                                        f"model '{model.name}' has none.")
+            if field.startswith("drug") and not drug_code:
+                raise InvalidValueError(f"{where}: '{field}' needs a drug; model '{model.name}' has none (a "
+                                        f"radiotherapy preset?).")
+            out[key] = float(value)
         seeding = self.parameters.get("seeding_density", model.defaults["seeding_density"])
         if self.ev_mode == "coculture":
             out.update(caf_density=self.caf_ratio * seeding, ev_added_ug=0.0)

@@ -18,8 +18,11 @@ would be read as a drug or EV effect). A condition is simulated in three phases:
 
 The population species (``N_cancer``, dead-cell counters) are re-seeded at every phase start; exposure species
 (EVs and cargo in the medium or endosomes, delivered-copy counters, intracellular drug) start from their initial
-values in phase 2 and carry over into phase 3; the cell state carries over from phase 1. Nothing here copies the
-model: phases differ only in the values set on one compiled engine.
+values in phase 2 and carry over into phase 3, except the drug in the medium, added fresh at the dose in phase 3;
+the cell state carries over from phase 1. Nothing here copies the model: phases differ only in the values set on one
+compiled engine. Repeated dosing is the model's own events (``drug_every_h``, ``ev_every_h``: medium.ant,
+drug_handling.ant); the protocol only tells the drug phase how many hours of EV exposure lie behind it
+(``ev_clock_h``), so repeated EV additions keep their schedule across the drug addition.
 """
 from __future__ import annotations
 
@@ -33,9 +36,12 @@ import pandas as pd
 from sim.errors import InvalidValueError, SimulationError
 
 POPULATION_SPECIES = ("N_cancer", "N_dead_apoptotic", "N_dead_ferroptotic")
-EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|drug_in|rad_lethal)$"
-                              r"|_(med|endo|delivered)$")  # rad_lethal: a lesion counter, reset per exposure
-TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug")  # zero in phase 1; plus every dose_* parameter
+RESTARTED_SPECIES = POPULATION_SPECIES + ("drug_medium", "drug_doses")  # at the drug addition: re-seeded, or the
+#                                                                       drug given afresh
+EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|EV_doses|drug_medium|drug_in|drug_doses"
+                              r"|rad_lethal)$|_(med|endo|delivered)$")  # rad_lethal: a lesion counter, reset per exposure
+TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug", "drug_every_h", "ev_every_h")  # zero in phase 1;
+#                                                                                     plus every dose_* parameter
 STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (proteins: median 46 h, up to ~100 h;
 #                        Schwanhausser et al. 2011 Nature 473:337)
 TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)
@@ -59,8 +65,25 @@ def clean_state(state: dict[str, float]) -> dict[str, float]:
 
 
 def drug_free(values: dict[str, float]) -> dict[str, float]:
-    """``values`` with the drug set to 0 (the pretreatment phase; unchanged when the model has no ``drug_ext``)."""
-    return {**values, "drug_ext": 0.0} if "drug_ext" in values else dict(values)
+    """``values`` with the drug set to 0 (the pretreatment phase; unchanged when the model has no ``drug_ext``), and
+    without the drug's schedule and loss, which a drug-free phase does not see (so conditions differing only there
+    share their pretreatment)."""
+    if "drug_ext" not in values:
+        return dict(values)
+    return {**values, "drug_ext": 0.0, **{k: 0.0 for k in ("drug_every_h", "k_drug_decay") if k in values}}
+
+
+def carried(state: dict[str, float]) -> dict[str, float]:
+    """The part of a pretreatment's end ``state`` that carries into the drug phase (cleaned): everything but the
+    population, re-seeded, and the drug in the medium, added fresh at its dose."""
+    return clean_state({k: v for k, v in state.items() if k not in RESTARTED_SPECIES})
+
+
+def drug_phase(values: dict[str, float], pretreatment_h: float) -> dict[str, float]:
+    """``values`` for the drug phase: with repeated EV additions, the EV exposure behind it (``ev_clock_h``)."""
+    if values.get("ev_every_h", 0.0) > 0 and pretreatment_h > 0:
+        return {**values, "ev_clock_h": float(pretreatment_h)}
+    return values
 
 
 class _Recent(OrderedDict):
@@ -135,8 +158,7 @@ class AssayProtocol:
         if key not in self._pretreated:
             start = self.steady_cells(values)
             if hours > 0:
-                state = self.engine.final_state(phase, hours, start)
-                state = clean_state({s: v for s, v in state.items() if s not in self.population})
+                state = carried(self.engine.final_state(phase, hours, start))
             else:
                 state = dict(start)  # the drug phase starts from steady cells and the medium's initial values
             self._pretreated[key] = state
@@ -146,13 +168,15 @@ class AssayProtocol:
         """Simulate the drug phase of ``values`` (after steady cells and pretreatment); time 0 = drug added."""
         if not (math.isfinite(assay_h) and assay_h > 0):  # checked before the shared phases run
             raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
-        return self.engine.run(values, assay_h, points, selections, self.pretreated(values))
+        return self.engine.run(drug_phase(values, self.pretreatment_h), assay_h, points, selections,
+                               self.pretreated(values))
 
     def endpoint(self, values: dict[str, float], assay_h: float, selections: list[str]) -> np.ndarray:
         """Values of ``selections`` (checked by the caller) at the end of the drug phase, as an array."""
         if not (math.isfinite(assay_h) and assay_h > 0):
             raise InvalidValueError(f"The 'end_time' must be a finite number > 0 h. Got {assay_h}.")
-        return self.engine.simulate_array(values, assay_h, 2, selections, self.pretreated(values))[-1, 1:]
+        return self.engine.simulate_array(drug_phase(values, self.pretreatment_h), assay_h, 2, selections,
+                                          self.pretreated(values))[-1, 1:]
 
     def pretreatment_course(self, values: dict[str, float], points: int, selections) -> pd.DataFrame | None:
         """The pretreatment phase itself as a table with times from ``-pretreatment_h`` to 0 (None when 0 h)."""

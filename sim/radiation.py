@@ -32,7 +32,7 @@ from sim.catalogue import load_catalogue
 from sim.conditions import Condition, condition_list
 from sim.engines import engine_for
 from sim.errors import InvalidValueError
-from sim.protocol import AssayProtocol, clean_state
+from sim.protocol import AssayProtocol, clean_state, drug_phase
 
 FOLLOW_UP_H = 72.0  # > 50 repair half-times (1 h) and the ~1-day caspase lag: every break resolved, death committed
 DEFAULT_DOSES_GY = (1.0, 2.0, 4.0, 6.0, 8.0)  # the usual clonogenic dose series (Franken 2006)
@@ -95,10 +95,12 @@ class RadiationProtocol:
         if dose_gy == 0:
             return 0.0
         state = {**self.assay.pretreated(values), "rad_lethal": 0.0}
+        elapsed = self.assay.pretreatment_h  # EV exposure behind each fraction (repeated EV additions keep time)
         for k in range(self.fractions):
             state["DSB"] = state.get("DSB", 0.0) + per_gy * dose_gy
             hours = self.interval_h if k < self.fractions - 1 else self.follow_up_h
-            state = clean_state(self.engine.final_state(values, hours, state))
+            state = clean_state(self.engine.final_state(drug_phase(values, elapsed), hours, state))
+            elapsed += hours
         return state["rad_lethal"]
 
     def surviving_fraction(self, values: dict[str, float], dose_gy: float) -> float:

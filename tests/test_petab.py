@@ -93,9 +93,13 @@ def petab_observable(problem, rr, measurement, parameters: dict) -> float:
     state = np.array(rr.model.getFloatingSpeciesConcentrations())
     rates = np.abs(rr.model.getFloatingSpeciesConcentrationRates()) / np.maximum(np.abs(state), 1e-3)
     assert rates.max() < 1e-9  # at steady state
-    for column in conds.columns:  # no species columns: every species keeps its preequilibrated value
-        rr[column] = float(conds.loc[measurement.simulationConditionId, column])
+    species = set(rr.model.getFloatingSpeciesIds())
+    for column in conds.columns:  # parameters first; species keep their preequilibrated values ...
+        if column not in species:
+            rr[column] = float(conds.loc[measurement.simulationConditionId, column])
     rr.model.setFloatingSpeciesConcentrations(state)
+    for column in species & set(conds.columns):  # ... except those the condition re-initialises (the drug, drug_medium)
+        rr[column] = float(conds.loc[measurement.simulationConditionId, column])
     rr.getIntegrator().restart(0.0)
     out = rr.simulate(0.0, float(measurement.time), 2, ["time", "N_cancer", f"N_cancer{TWIN}"])
     return float(out[-1, 1] / out[-1, 2])

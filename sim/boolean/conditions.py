@@ -160,6 +160,11 @@ def condition_settings(condition, network, scenario: str, drug_on: bool = True,
     if condition.parameters:
         raise InvalidValueError(f"{where}: parameter changes ({', '.join(condition.parameters)}) have no Boolean "
                                 f"counterpart; express them as knockouts, knockdowns or interventions.")
+    schedule = [k for k in ("drug_every_h", "drug_half_life_h", "ev_every_h") if getattr(condition, k) is not None]
+    if schedule:
+        raise InvalidValueError(f"{where}: repeated dosing ({', '.join(schedule)}) has no Boolean counterpart: the "
+                                f"logical model has a drug and EVs present or absent, not their time course; run "
+                                f"this condition in the ODE model.")
     settings = []
     for flags in itertools.product((False, True), repeat=len(partial)):
         weight, fixed = 1.0, dict(base)

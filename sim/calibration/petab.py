@@ -21,7 +21,11 @@ equations exact:
   in the protocol's phase 1) plus the treatment parameters the exposure species' initial values read (the EV dose);
   the gated exposure species then sit at exactly those initial values while the cells equilibrate without seeing
   them, and carry them into the simulation. The population species stay at seeding density in the
-  preequilibration (``hold_population``), which is the protocol's re-seeding.
+  preequilibration (``hold_population``), which is the protocol's re-seeding. The drug in the medium
+  (``drug_medium``) is the one species each simulation condition re-initialises: to the dose, as the protocol adds it.
+- **Repeated dosing** is SBML events (medium.ant, drug_handling.ant), which the twin does not copy: an export whose
+  conditions repeat a dose writes only the README; otherwise the events, whose triggers need a dosing interval > 0,
+  are left out, which is exact.
 
 With a pretreatment phase (``pretreatment_h > 0``) the protocol needs three phases (steady cells, a fixed-length
 drug-free exposure, then the drug with the population re-seeded), which the v1 tables cannot express; the export
@@ -48,6 +52,8 @@ from sim.engines.frozen import math_names
 from sim.errors import InvalidValueError, ModelBuildError, UnknownNameError
 from sim.protocol import EXPOSURE_SPECIES, TREATMENT_VALUES, without_treatment
 
+DRUG_SPECIES = "drug_medium"  # the drug in the medium: its initial value is the dose, set per simulation condition
+DOSING = ("drug_every_h", "ev_every_h")  # repeated dosing: the triggers of the models' only events
 TWIN = "__ctrl"  # suffix of the drug-free copy of each species, reaction and time-dependent rule
 DRUG = "drug_ext"
 GATE = "petab_exposure_on"  # 0 in the preequilibration, 1 in the simulation
@@ -111,16 +117,24 @@ def _closure(names: set, reads: dict) -> set:
     return out
 
 
-def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
+def petab_sbml(sbml: str, treatment: set, dosing: bool = False) -> tuple[str, list[str], str]:
     """The exported model: ``sbml`` with its drug-free twin and the exposure gate (see the module docstring).
 
     Returns the SBML text, the treatment parameters the exposure species' initial values read (set in the
-    preequilibration too), and an empty string, or the reason the gate is not exact for this model.
+    preequilibration too), and an empty string, or the reason the gate is not exact for this model. Without
+    ``dosing`` (no condition repeats a dose) the repeated-dosing events are left out: their triggers need
+    ``drug_every_h`` or ``ev_every_h`` > 0, so they never fire and leaving them out is exact.
     """
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)
     model = doc.getModel()
+    if dosing:
+        return "", [], "a condition repeats a dose, and repeated dosing is SBML events that the drug-free twin " \
+                       "does not copy"
+    for i in reversed(range(model.getNumEvents())):
+        if math_names(model.getEvent(i).getTrigger().getMath()) & set(DOSING):
+            model.removeEvent(i)
     species = [model.getSpecies(i).getId() for i in range(model.getNumSpecies())]
     exposure = {s for s in species if EXPOSURE_SPECIES.search(s)}
     reads = {r.getVariable(): math_names(r.getMath()) for r in model.getListOfRules()}
@@ -131,7 +145,8 @@ def petab_sbml(sbml: str, treatment: set) -> tuple[str, list[str], str]:
         return {x.getSpecies() for x in list(r.getListOfReactants()) + list(r.getListOfProducts())}
 
     gated = {r.getId() for r in reactions if changes(r) & exposure}
-    restored = sorted(_closure(set().union(*(initial.get(s, set()) for s in exposure)), reads) & treatment)
+    restored = sorted(_closure(set().union(*(initial.get(s, set()) for s in exposure)), reads) & treatment - {DRUG})
+    # the drug is not in the preequilibration: the simulation condition re-initialises the drug species (DRUG_SPECIES)
     bolus = {s for s in exposure if _closure(initial.get(s, set()), reads) & set(restored)}
     seen = set(restored) | bolus
     for r in reactions:
@@ -278,7 +293,8 @@ def _tables(model, conditions, data, assay_h, parameters, noise, restored):
         for j, dose in enumerate(sorted(sub["dose_uM"].astype(float).unique())):
             sim_id = f"c{i}_d{j}"
             rows.append({C.CONDITION_ID: sim_id, C.CONDITION_NAME: f"{cond.name}, {dose:g} uM",
-                         **values, DRUG: dose, HOLD: values.get(HOLD, model.defaults[HOLD]), GATE: 1.0})
+                         **values, DRUG: dose, HOLD: values.get(HOLD, model.defaults[HOLD]), GATE: 1.0,
+                         **({DRUG_SPECIES: dose} if DRUG_SPECIES in model.species() else {})})
             for k, row in sub[sub["dose_uM"].astype(float) == dose].iterrows():
                 measurements.append({
                     C.OBSERVABLE_ID: OBSERVABLE, C.PREEQUILIBRATION_CONDITION_ID: f"pre_c{i}",
@@ -288,9 +304,9 @@ def _tables(model, conditions, data, assay_h, parameters, noise, restored):
                     C.DATASET_ID: f"c{i}", C.REPLICATE_ID: f"r{row.get('replicate', k)}"})
     table = pd.DataFrame(rows).set_index(C.CONDITION_ID)
     for column in table.columns.drop(C.CONDITION_NAME):
-        default = 1.0 if column == GATE else model.defaults[column]
+        default = 1.0 if column == GATE else 0.0 if column == DRUG_SPECIES else model.defaults[column]
         table[column] = table[column].fillna(default).astype(float)
-        if column not in (GATE, HOLD) and (table[column] == default).all():
+        if column not in (GATE, HOLD, DRUG_SPECIES) and (table[column] == default).all():
             table = table.drop(columns=column)  # the model's own value everywhere: no column needed
     clash = [p for p in estimated if p in table.columns]
     if clash:
@@ -352,7 +368,8 @@ def export_petab(model, conditions, data: pd.DataFrame, assay_h: float, pretreat
     for name in list(FILES.values()) + [README]:  # a previous export's files would be read as this one's
         (folder / name).unlink(missing_ok=True)
     treatment = {p for p in model.defaults if p in TREATMENT_VALUES or p.startswith("dose_")}
-    sbml, restored, reason = petab_sbml(model.sbml, treatment)
+    dosing = any(c.drug_every_h or c.ev_every_h or set(c.parameters) & set(DOSING) for c in conditions)
+    sbml, restored, reason = petab_sbml(model.sbml, treatment, dosing or any(p[0] in DOSING for p in parameters))
     if pretreatment_h > 0:
         reason = PRETREATMENT_REASON.format(hours=pretreatment_h)
     elif reason:

@@ -18,7 +18,7 @@ from sim.conditions import Condition
 from sim.curves import fit_curves, run_dose_response
 from sim.engines import Tolerances, engine_for
 from sim.errors import SimulationError
-from sim.protocol import POPULATION_SPECIES, AssayProtocol, clean_state, drug_free
+from sim.protocol import AssayProtocol, carried, drug_free, drug_phase
 from sim.screen.perturbations import WILD_TYPE, apply, parse
 from sim.sweep.evaluate import scenario_model
 
@@ -85,7 +85,8 @@ class OdeScreenPoint:
         values = cond.values(model)
         if self.pretreatment_h > 0:
             state = engine.final_state(drug_free(values), self.pretreatment_h, start)
-            start = clean_state({k: v for k, v in state.items() if k not in POPULATION_SPECIES})
+            start = carried(state)
+        values = drug_phase(values, self.pretreatment_h)
         cells_free, cells_dose = (float(engine.simulate_array({**values, "drug_ext": d}, self.assay_h, 2,
                                                               ["N_cancer"], start)[-1, 1]) for d in (0.0, self.dose))
         return {"ic50_uM": math.nan, "gr50_uM": math.nan, "auc": math.nan,
