@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from sim.annotate import annotate_sbml
 from sim.antimony_origins import ANTIMONY_WORDS, IDENTIFIER, Origin, file_origins, lint, missing_symbols
 from sim.built_model import BuiltModel, Interaction, delivered_cargo
 from sim.catalogue import Catalogue, load_catalogue, model_id
@@ -347,5 +348,6 @@ def build_model(scenario: str | None = "pdac_gem", *, ev_cargo: list[str] | None
     model = BuiltModel(title, text, defaults, docs, interactions, mirnas, preset.get("drug"), dict(preset),
                        origins if len(origins) == text.count("\n") + 1 else [],
                        complexes)
-    model.sbml  # noqa: B018 -- Antimony checks the text now, so a malformed module fails at build, named
+    # Antimony checks the text now, so a malformed module fails at build, named; MIRIAM and SBO annotations
+    model.sbml = annotate_sbml(model.sbml, model, cat)
     return model

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sim.errors import TableError, UnknownNameError, closest
+from sim.identifiers import ID_COLUMNS, ID_FORMS, check_annotations, molecule_identifiers
 from sim.scenarios import check_scenario_pairs, read_scenarios
 from sim.textfiles import PLACEHOLDERS, read_utf8
 
@@ -34,23 +35,26 @@ MODELS_DIR = _models_dir()
 
 TABLE_COLUMNS = {
     "parameters": ("name", "value", "unit", "source", "meaning"),
-    "genes": ("gene", "cell", "kind", "mrna_copies", "protein_half_life", "endogenous", "tx_input", "meaning",
-              "source"),
-    "cargo": ("cargo", "kind", "target", "effect", "resistance", "cancer", "drug", "reference", "note"),
-    "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
-              "abcb1", "esr1", "working_max_uM", "caf_loading_ec50_uM", "reference", "note"),
+    "genes": ("gene", "cell", "kind", "mrna_copies", "protein_half_life", "endogenous", "tx_input", "hgnc", "uniprot",
+              "mirbase", "meaning", "source"),
+    "cargo": ("cargo", "kind", "mirbase", "hgnc", "uniprot", "target", "effect", "resistance", "cancer", "drug",
+              "reference", "note"),
+    "drugs": ("drug", "name", "chebi", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic",
+              "ent2", "abcb1", "esr1", "working_max_uM", "caf_loading_ec50_uM", "reference", "note"),
     "interventions": ("id", "name", "target", "mechanism", "ic50", "unit", "hill", "emax", "working_dose",
                       "reference", "note"),
     "parameter_ranges": ("name", "low", "high", "unit", "scale", "source"),
+    "species_annotations": ("species", "qualifier", "identifiers", "meaning", "source"),
 }
 REQUIRED = {
     "parameters": ("name", "value", "unit", "source", "meaning"),
     "genes": ("gene", "cell", "kind", "meaning", "source"),
     "cargo": ("cargo", "kind", "target", "effect", "resistance", "reference"),
-    "drugs": ("drug", "name", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic", "ent2",
-              "abcb1", "esr1", "working_max_uM", "caf_loading_ec50_uM", "reference"),
+    "drugs": ("drug", "name", "chebi", "potency_uM", "ic50_ref_uM", "unit", "w_damage", "w_ros", "w_cytostatic",
+              "ent2", "abcb1", "esr1", "working_max_uM", "caf_loading_ec50_uM", "reference"),
     "interventions": ("id", "name", "target", "mechanism", "unit", "hill", "emax", "working_dose", "reference"),
     "parameter_ranges": ("name", "low", "high", "unit", "scale", "source"),
+    "species_annotations": ("species", "qualifier", "identifiers", "meaning", "source"),
 }
 CHOICES = {
     ("genes", "kind"): {"rna", "activity", "mirna"},
@@ -60,6 +64,9 @@ CHOICES = {
     ("cargo", "resistance"): {"+", "-"},
     ("interventions", "mechanism"): {"inhibit", "fraction"},
     ("parameter_ranges", "scale"): {"lin", "log"},
+    ("species_annotations", "qualifier"): {"is", "isVersionOf", "hasVersion", "hasPart", "isPartOf", "isEncodedBy",
+                                           "encodes", "isHomologTo", "isDescribedBy", "occursIn", "hasProperty",
+                                           "isPropertyOf", "hasTaxon"},  # BioModels qualifiers (bqbiol:)
 }
 KEY = {"parameters": "name", "genes": "gene", "drugs": "drug", "interventions": "id",  # one row per key
        "parameter_ranges": "name"}
@@ -74,7 +81,6 @@ NUMERIC = {
     "parameter_ranges": ("low", "high"),
 }
 
-
 def model_id(name: str) -> str:
     """Turn a biological name into a model identifier: ``miR-146a-5p`` -> ``miR_146a_5p``."""
     ident = re.sub(r"[^0-9A-Za-z_]", "_", name.strip())
@@ -85,6 +91,8 @@ def _row_label(kind: str, row: dict) -> str:
     """`` (parameter 'k_pten')``: which row a message is about, or '' when its key cell is empty."""
     if kind == "parameter_ranges":
         return f" (range of parameter '{row['name']}')" if row.get("name") else ""
+    if kind == "species_annotations":
+        return f" (species '{row['species']}')" if row.get("species") else ""
     if kind == "cargo":
         pair = f"{row.get('cargo', '')}>{row.get('target', '')}"
         return f" (cargo pair '{pair}')" if pair != ">" else ""
@@ -144,6 +152,11 @@ def read_table(path: Path, kind: str) -> list[dict]:
                 row[col] = value
             else:
                 row[col] = None
+        for col in ID_COLUMNS.get(kind, ()):
+            prefix, form, example = ID_FORMS[col]
+            if row[col] and not re.fullmatch(form, row[col]):
+                raise TableError(f"{path}:{lineno}: '{col}' must be an identifier like {example} (pattern ^{form}$; "
+                                 f"identifiers.org prefix {prefix}). Got '{row[col]}'{label}.")
         for (table, col), allowed in CHOICES.items():
             if table == kind and row[col] not in allowed:
                 suggestion = closest(row[col], allowed)
@@ -183,6 +196,12 @@ class Catalogue:
     ranges : dict
         Parameter name (or template) -> row of ``parameter_ranges.tsv`` (low, high, unit, scale, source): the ranges
         of DESIGN.md 2.7, checked against ``parameters`` (:func:`check_ranges`).
+    molecules : dict
+        Gene, miRNA or cargo name -> {identifiers.org prefix: compact identifier} from the identifier columns of
+        ``genes.tsv`` and ``cargo.tsv`` (:func:`molecule_identifiers`).
+    annotations : list of dict
+        Rows of ``species_annotations.tsv`` (species pattern, qualifier, identifiers as a tuple of tokens, meaning,
+        source), checked by :func:`check_annotations`; :mod:`sim.annotate` applies them.
     """
 
     parameters: dict
@@ -194,6 +213,8 @@ class Catalogue:
     root: Path = field(default=MODELS_DIR)
     base_cellular: list = field(default_factory=list)
     ranges: dict = field(default_factory=dict)
+    molecules: dict = field(default_factory=dict)
+    annotations: list = field(default_factory=list)
 
     def parameter_row(self, name: str) -> dict | None:
         """Return the documentation row for a concrete model parameter (template rows resolved), or None."""
@@ -296,15 +317,30 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
     Raises
     ------
     TableError
-        If a table is missing, malformed, or has an empty required cell, a range does not hold its parameter's
-        default, or a scenario preset names a cargo pair or drug that no table has (naming file and line).
+        If a table is missing, malformed, or has an empty required cell, an identifier is malformed, missing where
+        required, or names two molecules, a range does not hold its parameter's default, or a scenario preset names a
+        cargo pair or drug that no table has (naming file and line).
     """
     root = Path(root) if root else MODELS_DIR
     tables = root / "tables"
     params = {r["name"]: r for r in read_table(tables / "parameters.tsv", "parameters")}
     genes = {r["gene"]: r for r in read_table(tables / "genes.tsv", "genes")}
+    for name, row in genes.items():
+        for col in ("mirbase",) if row["kind"] == "mirna" else ("hgnc", "uniprot"):
+            if not row[col]:
+                raise TableError(f"{tables / 'genes.tsv'}:{row['_line']}: the '{col}' cell is empty (gene '{name}'); "
+                                 f"every {row['kind']} row needs its {col} identifier (MIRIAM annotations).")
     cargo = read_table(tables / "cargo.tsv", "cargo")
+    molecules = molecule_identifiers(tables, genes, cargo)
     drugs = {r["drug"]: r for r in read_table(tables / "drugs.tsv", "drugs")}
+    by_chebi = {}
+    for code, row in drugs.items():
+        other = by_chebi.setdefault(row["chebi"], code)
+        if other != code:
+            raise TableError(f"{tables / 'drugs.tsv'}:{row['_line']}: chebi '{row['chebi']}' of drug '{code}' already "
+                             f"names drug '{other}'; expected each identifier to name one drug.")
+    annotations = read_table(tables / "species_annotations.tsv", "species_annotations")
+    check_annotations(tables / "species_annotations.tsv", annotations)
     interventions = {r["id"]: r for r in read_table(tables / "interventions.tsv", "interventions")}
     for ident, row in interventions.items():
         if row["mechanism"] == "inhibit" and row["ic50"] is None:
@@ -316,12 +352,13 @@ def load_catalogue(root: str | Path | None = None) -> Catalogue:
     check_scenario_pairs(root / "scenarios.toml", scenarios, cargo, drugs)
     base = scenarios.pop("base")
     return Catalogue(params, genes, cargo, drugs, interventions, scenarios, root, list(base.get("cellular", [])),
-                     {r["name"]: r for r in ranges})
+                     {r["name"]: r for r in ranges}, molecules, annotations)
 
 
 # units of the readouts a time course or a sweep reports (axis labels): species of the core modules
 UNITS = {"N_cancer": "cells/mL", "PTEN": "relative", "pAKT": "fraction", "pSTAT3": "relative", "LROS": "relative",
-         "GSH": "relative", "CASP3a": "fraction", "drug_in": "uM", "EV_med": "EV/mL", "EV_internalised": "EV/mL"}
+         "GSH": "relative", "CASP3a": "fraction", "drug_in": "uM", "drug_medium": "uM", "EV_med": "EV/mL",
+         "EV_internalised": "EV/mL", "EV_supplied": "EV/mL", "EV_doses": "additions", "drug_doses": "doses"}
 
 
 def unit_of(readout: str) -> str:
@@ -332,4 +369,4 @@ def unit_of(readout: str) -> str:
     gene = load_catalogue().genes.get(readout)
     if gene is not None and gene["kind"] == "rna":
         return "relative"
-    return "copies/cell"
+    return "copies/mL" if readout.endswith("_med") else "copies/cell"  # cargo in the medium, else in the cell

@@ -23,7 +23,8 @@
    - sweeps, then screens (a screen runs on the sweep runner);
    - analyses: sim.analyses, and the calibrations (sim.calibrate, sim.calibration) and users' plate fits, which are
      analyses too;
-   - spec, then experiment, then the command line.
+   - spec, then experiment (and the COMBINE-archive export, which builds an experiment's models and states too),
+     then the command line.
 
    The package's ``__init__`` is its facade: it may import from any layer, and no module of sim imports it.
 
@@ -42,15 +43,16 @@ SIM = Path(__file__).resolve().parent.parent / "sim"
 LAYERS = [
     ("base", ["sim.errors", "sim.textfiles", "sim.results"]),
     ("numerics", ["sim.fit", "sim.gr", "sim.lq", "sim.plots"]),
-    ("tables", ["sim.scenarios", "sim.catalogue", "sim.conditions"]),
-    ("models", ["sim.antimony_origins", "sim.templates", "sim.built_model", "sim.build", "sim.sbml", "sim.boolean"]),
+    ("tables", ["sim.scenarios", "sim.identifiers", "sim.catalogue", "sim.conditions"]),
+    ("models", ["sim.antimony_origins", "sim.templates", "sim.built_model", "sim.annotate", "sim.build", "sim.sbml",
+                "sim.boolean"]),
     ("engines", ["sim.engines"]),
     ("assay", ["sim.protocol", "sim.budget", "sim.curves", "sim.radiation", "sim.boolean_assay"]),
     ("sweeps", ["sim.sweep"]),
     ("screens", ["sim.screen"]),
     ("analyses", ["sim.analyses", "sim.calibrate", "sim.plate", "sim.calibration"]),
     ("spec", ["sim.spec"]),
-    ("experiment", ["sim.experiment"]),
+    ("experiment", ["sim.experiment", "sim.omex"]),
     ("command line", ["sim.cli"]),
 ]
 FACADE = "sim"

@@ -212,7 +212,7 @@ def test_parameter_name_that_is_no_identifier(models):
 
 def test_choice_cell_suggests_the_closest(models):
     path = models / "tables" / "cargo.tsv"
-    line = replace(path, "miR-522\tmiRNA\tALOX15\trepress", "miR-522\tmiRNA\tALOX15\trepres")
+    line = replace(path, "\t\tALOX15\trepress\t+\tgastric", "\t\tALOX15\trepres\t+\tgastric")  # miR-522's row
     with pytest.raises(TableError, match=rf"cargo\.tsv:{line}: 'effect' must be one of .*\. Got 'repres' \(cargo pair "
                                          rf"'miR-522>ALOX15'\)\. Did you mean 'repress'\?"):
         load_catalogue(models)
@@ -222,7 +222,7 @@ def test_choice_cell_suggests_the_closest(models):
 
 def test_cargo_row_with_unknown_target_names_row_and_closest_gene(models):
     cargo, presets = models / "tables" / "cargo.tsv", models / "scenarios.toml"
-    line = replace(cargo, "miR-20a\tmiRNA\tPTEN\t", "miR-20a\tmiRNA\tPTNE\t")
+    line = replace(cargo, "MIMAT0000075\t\t\tPTEN\t", "MIMAT0000075\t\t\tPTNE\t")  # miR-20a's row
     replace(presets, 'ev_cargo = ["miR-20a>PTEN"]', 'ev_cargo = ["miR-20a>PTNE"]')
     cat = load_catalogue(models)  # the pair exists: a literature row may name any gene
     with pytest.raises(UnknownNameError) as info:

@@ -89,7 +89,7 @@ def test_parameter_row_without_unit_is_rejected_with_file_and_line(models_copy):
 
 def test_cargo_row_with_unknown_target_is_rejected_at_build(models_copy):
     path = models_copy / "tables" / "cargo.tsv"
-    path.write_text(path.read_text() + "miR-999\tmiRNA\tNOTAGENE\trepress\t+\tPDAC\tGEM\t[1]\ttest row\n")
+    path.write_text(path.read_text() + "miR-999\tmiRNA\t\t\t\tNOTAGENE\trepress\t+\tPDAC\tGEM\t[1]\ttest row\n")
     cat = load_catalogue(models_copy)
     with pytest.raises(sim.CafevError, match="Unknown target gene 'NOTAGENE'"):
         sim.build_model(None, ev_cargo=["miR-999>NOTAGENE"], catalogue=cat)
@@ -97,7 +97,7 @@ def test_cargo_row_with_unknown_target_is_rejected_at_build(models_copy):
 
 def test_bad_number_in_drug_table_names_line(models_copy):
     path = models_copy / "tables" / "drugs.tsv"
-    text = re.sub(r"^(GEM\tgemcitabine\t)[^\t]+", r"\1fast", path.read_text(), flags=re.M)
+    text = re.sub(r"^(GEM\tgemcitabine\tCHEBI:\d+\t)[^\t]+", r"\1fast", path.read_text(), flags=re.M)
     path.write_text(text)
     with pytest.raises(TableError, match=r"drugs.tsv:\d+: 'potency_uM' must be a number. Got 'fast'"):
         load_catalogue(models_copy)
