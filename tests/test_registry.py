@@ -15,9 +15,10 @@ def _spec(analysis: str, **tables) -> dict:
     return {"experiment": {**HEADER, "analysis": analysis}, "conditions": CONDITIONS, **tables}
 
 
-def test_the_registry_finds_the_seven_analyses_each_with_its_table():
+def test_the_registry_finds_the_eight_analyses_each_with_its_table():
     found = registry()
-    assert sorted(found) == ["boolean", "calibrate", "clonogenic", "dose_response", "screen", "sweep", "timecourse"]
+    assert sorted(found) == ["boolean", "calibrate", "clonogenic", "combination", "dose_response", "screen", "sweep",
+                             "timecourse"]
     for name, analysis in found.items():
         assert isinstance(analysis, Analysis) and analysis.name == name
         assert set(spec_model(name).model_fields) == {"experiment", "conditions", name, *analysis.options}
@@ -129,7 +130,8 @@ def test_an_analysis_that_is_not_a_string_lists_the_analyses():
     spec = _spec("timecourse")
     spec["experiment"]["analysis"] = 5
     with pytest.raises(SpecError, match="experiment.analysis: must be the name of an analysis: boolean, "
-                                        "calibrate, clonogenic, dose_response, screen, sweep, timecourse"):
+                                        "calibrate, clonogenic, combination, dose_response, screen, sweep, "
+                                        "timecourse"):
         parse_spec(spec, "n.toml")
 
 

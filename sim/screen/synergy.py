@@ -5,7 +5,8 @@ independence two agents acting on independent mechanisms leave ``f_a * f_b`` (Bl
 (HSA, Gaddum's non-interaction) expects ``min(f_a, f_b)``. The excess is expected minus observed, so a positive
 excess means the pair leaves fewer cells than expected: synergy. On IC50s the same two ideas act on fold changes
 against the unperturbed cells: independence multiplies the folds (adds their logs), HSA takes the stronger single
-fold; the excess is in log10 units, positive when the pair lowers the IC50 more than expected.
+fold; the excess is in log10 units, positive when the pair lowers the IC50 more than expected. Over a dose matrix
+of two agents (with Loewe and ZIP, which need single-agent dose-response curves) see :mod:`sim.screen.matrix_synergy`.
 
 References
 ----------

@@ -111,7 +111,9 @@ def rank_table(raw: pd.DataFrame, condition: str, reference: str, toxicity_thres
 def pair_table(raw: pd.DataFrame, condition: str) -> pd.DataFrame:
     """Bliss and HSA excess of every pair in ``condition``: on the cells left at the screen's dose (relative to the
     wild type at that dose) and on the IC50 folds vs the wild type. Positive excess = synergy (see
-    :mod:`sim.screen.synergy`)."""
+    :mod:`sim.screen.synergy`). Bliss and HSA only: a knockout has no dose axis, so there are no single-agent
+    dose-response curves for Loewe or ZIP; for those, dose two agents in a matrix (analysis ``combination``,
+    :mod:`sim.screen.matrix_synergy`)."""
     cond = _by(raw, condition)
     wt = _wild_type(cond, condition, raw)
     rows = []
