@@ -4,11 +4,13 @@ Usage::
 
     cafev run experiments/gw4869_reversal.toml | gw4869_reversal [-o DIR] [--quick]
     cafev calibrate experiments/calibrate_ovarian_ptx_pgp.toml | calibrate_ovarian_ptx_pgp [-o DIR] [--workers N]
-    cafev fit plate.csv [-o DIR] [--control dose0|COUNT]
+    cafev fit plate.csv [-o DIR] [--response fraction|percent|raw] [--control dose0|COUNT]
     cafev attractors model.bnet|model.sbml [--update async|sync] [--fix NODE=0 ...] [-o DIR]
     cafev compare pdac_gem|all [-o DIR]
     cafev list [scenarios|experiments|interventions|drugs|cargo|parameters|genes]
     cafev export-sbml pdac_gem -o pdac_gem.xml
+    cafev export-sbml --qual [cafev|model.bnet|model.sbml] -o cafev_qual.sbml
+    cafev export-omex experiments/pdac_gem_timecourse.toml | pdac_gem_timecourse -o pdac_gem_timecourse.omex [--rtol R]
 """
 from __future__ import annotations
 
@@ -20,17 +22,22 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analyses.compare import compare
+from sim.boolean.conditions import network_path, node_table
+from sim.boolean.qual import write_sbml_qual
 from sim.build import build_model
 from sim.catalogue import load_catalogue
 from sim.engines.boolean import attractors, load_network, summary_line
-from sim.errors import CafevError, Interrupted, InvalidValueError
+from sim.errors import CafevError, Interrupted, InvalidValueError, closest
+from sim.engines.base import Tolerances
 from sim.experiment import run_experiment
-from sim.plate import run_fit
+from sim.omex import export_omex
+from sim.plate import DEFAULT_RESPONSE, RESPONSES, run_fit
 from sim.results import RESULTS_DIR, write_table
 from sim.sbml import check_sbml
 from sim.spec import load_spec, shipped_experiments
 from sim.textfiles import read_toml
 
+SHIPPED_LOGICAL_MODEL = "cafev"  # `export-sbml --qual` name of models/boolean/cafev.bnet
 LISTS = ("scenarios", "experiments", "interventions", "drugs", "cargo", "parameters", "genes")
 
 
@@ -83,6 +90,35 @@ def _attractors(args) -> None:
     print(f"wrote:\n  {path}")
 
 
+def _export_qual(model: str | None, out: str) -> None:
+    """``export-sbml --qual [MODEL]``: the shipped logical model ('cafev', the default; nodes.tsv's meanings go
+    into the species' notes) or any .bnet/SBML-qual file, as SBML-qual."""
+    if model in (None, SHIPPED_LOGICAL_MODEL):
+        network = load_network(network_path())
+        notes = {r["node"]: f"{r['kind']}: {r['meaning']} [{r['reference']}]" for r in node_table()}
+    else:
+        path = Path(model)
+        if not path.is_file():
+            scenarios = load_catalogue().scenarios
+            if model in scenarios:
+                raise InvalidValueError(f"--qual exports a logical model, and '{model}' is a scenario preset: the "
+                                        f"logical model is one network for every scenario (a scenario only sets "
+                                        f"its inputs). Drop --qual for the scenario's ODE model, or give --qual "
+                                        f"'{SHIPPED_LOGICAL_MODEL}' (the default) or a .bnet/SBML-qual file.")
+            if path.suffix or len(path.parts) > 1:
+                raise InvalidValueError(f"--qual: no such file: {path}. --qual takes a .bnet or SBML-qual file, "
+                                        f"or '{SHIPPED_LOGICAL_MODEL}' (the shipped logical model, the default).")
+            hint = f" Did you mean '{SHIPPED_LOGICAL_MODEL}'?" if closest(model, [SHIPPED_LOGICAL_MODEL]) else ""
+            raise InvalidValueError(f"--qual takes '{SHIPPED_LOGICAL_MODEL}' (the shipped logical model, the "
+                                    f"default) or a path to a .bnet or SBML-qual file; '{model}' is neither "
+                                    f"(no such file).{hint}")
+        network, notes = load_network(path), None
+    written = write_sbml_qual(network, out, notes)
+    rules = len(network.nodes) - len(network.inputs)
+    print(f"{network.name}: {len(network.nodes)} nodes ({len(network.inputs)} inputs as constant species, "
+          f"{rules} transitions)\n{written}")
+
+
 def _compare(args) -> None:
     presets = ([name for name, p in load_catalogue().scenarios.items() if p.get("treatment") != "radiation"]
                if args.scenario == "all" else [args.scenario])  # the logical model carries no radiation
@@ -129,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     p_fit = sub.add_parser("fit", help="fit measured dose-response data (CSV: condition, dose, response)")
     p_fit.add_argument("data", help="CSV with columns condition, dose, response (optional replicate)")
     p_fit.add_argument("-o", "--out", help="output folder (default results/fit_<file stem>)")
-    p_fit.add_argument("--control", help="raw counts: 'dose0' (each condition's dose-0 mean) or a control count")
+    p_fit.add_argument("--control", help="raw counts to fractions: 'dose0' (divide by each condition's dose-0 "
+                                         "mean) or a control count (divide by it)")
+    p_fit.add_argument("--response", choices=RESPONSES, default=DEFAULT_RESPONSE,
+                       help="what the response column holds: fraction (default; viability, 1 = control; with "
+                            "--control, counts divided by the control), percent (of control; divided by 100), "
+                            "raw (fitted as given in its own units, as drc; IC50 = dose at half the fitted "
+                            "untreated level)")
     p_att = sub.add_parser("attractors", help="attractors of a Boolean network (.bnet or SBML-qual)")
     p_att.add_argument("model", help="a .bnet or .sbml/.xml (SBML-qual) file")
     p_att.add_argument("--update", choices=("async", "sync"), default="async")
@@ -142,9 +184,19 @@ def main(argv: list[str] | None = None) -> int:
     p_list = sub.add_parser("list", help="list scenarios, shipped experiments, interventions, drugs, cargo, "
                                          "parameters or genes")
     p_list.add_argument("what", nargs="?", choices=LISTS, default="scenarios")
-    p_exp = sub.add_parser("export-sbml", help="write a scenario's model as SBML Level 3")
-    p_exp.add_argument("scenario")
-    p_exp.add_argument("-o", "--out", required=True, help="output .xml file")
+    p_exp = sub.add_parser("export-sbml", help="write a scenario's ODE model as SBML Level 3, or with --qual the "
+                                               "logical model (or any .bnet) as SBML-qual")
+    p_exp.add_argument("model", nargs="?", metavar="SCENARIO|MODEL",
+                       help="a scenario preset (cafev list scenarios); with --qual: 'cafev', the shipped logical "
+                            "model (default), or a .bnet or SBML-qual file")
+    p_exp.add_argument("--qual", action="store_true", help="write a logical model as SBML-qual (SBML L3 qual v1)")
+    p_exp.add_argument("-o", "--out", required=True, help="output file (.xml or .sbml)")
+    p_omex = sub.add_parser("export-omex", help="write a time-course experiment as a COMBINE archive (SBML + "
+                                                "SED-ML L1V4) that SED-ML tools run without cafev")
+    p_omex.add_argument("spec", help="a timecourse experiment (TOML), or the name of a shipped one")
+    p_omex.add_argument("-o", "--out", required=True, help="output .omex file")
+    p_omex.add_argument("--rtol", type=float, help="CVODE relative tolerance of the states and the archive "
+                                                   "(default cafev's, 1e-6; e.g. 1e-10 to compare tools)")
     args = parser.parse_args(argv)
     try:
         if args.command in ("run", "calibrate"):
@@ -167,13 +219,16 @@ def main(argv: list[str] | None = None) -> int:
             for f in result.files:
                 print(f"  {f}")
         elif args.command == "fit":
-            fits, files = run_fit(args.data, args.out, args.control)
+            fits, files = run_fit(args.data, args.out, args.control, args.response)
             shown = fits[["condition", "ic50", "ic50_se", "hill", "bottom", "top", "ic50_report", "status"]]
             with pd.option_context("display.width", 160, "display.float_format", "{:.4g}".format):
                 print(shown.to_string(index=False))
             print("\nwrote:")
             for f in files:
                 print(f"  {f}")
+            if args.response == "raw":
+                print("raw responses: bottom and top in the data's units; ic50 = drc's e (halfway between bottom "
+                      "and top); ic50_report = the dose at half of the fitted untreated level (ic50_level).")
         elif args.command == "attractors":
             _attractors(args)
         elif args.command == "compare":
@@ -181,8 +236,24 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "list":
             with pd.option_context("display.width", 200, "display.max_rows", 500, "display.max_colwidth", 60):
                 print(_list(args.what).to_string(index=False))
+        elif args.command == "export-omex":
+            tolerances = Tolerances(rtol=args.rtol) if args.rtol is not None else None
+            print(export_omex(args.spec, args.out, tolerances))
+        elif args.command == "export-sbml" and args.qual:
+            _export_qual(args.model, args.out)
         elif args.command == "export-sbml":
-            model = build_model(args.scenario)
+            if args.model is None:
+                raise InvalidValueError("export-sbml needs a scenario preset (cafev list scenarios), e.g. "
+                                        "'cafev export-sbml pdac_gem -o pdac_gem.xml'; for the logical model add "
+                                        "--qual: 'cafev export-sbml --qual -o cafev_qual.sbml'.")
+            path = Path(args.model)
+            if args.model not in load_catalogue().scenarios and (
+                    path.suffix.lower() in (".bnet", ".sbml", ".xml") or path.is_file()):
+                raise InvalidValueError(f"'{args.model}' names a file, not a scenario preset: export-sbml without "
+                                        f"--qual writes a scenario's ODE model. For a logical model (.bnet or "
+                                        f"SBML-qual) add --qual: 'cafev export-sbml --qual {args.model} -o "
+                                        f"out.sbml'.")
+            model = build_model(args.model)
             errors = check_sbml(model.sbml)
             if errors:
                 raise CafevError("SBML consistency check failed:\n" + "\n".join(errors))

@@ -13,7 +13,10 @@ with the t quantile on ``n - 4`` degrees of freedom (drc's ``confint``).
 The *absolute* IC50 — the dose where the fitted curve crosses 0.5, what a viability assay normalised to its
 drug-free control calls the IC50 (Sebaugh 2011) — is reported beside ``e`` with a delta-method standard error. A fit
 that cannot be trusted is never dropped nor turned into an exception: ``status`` says why, and an IC50 outside the
-tested doses is reported as ``"> max"``/``"< min"`` rather than as an extrapolated number.
+tested doses is reported as ``"> max"``/``"< min"`` rather than as an extrapolated number. For responses in raw
+units (counts, lengths, signal), where 0.5 means nothing, ``response_at="half_untreated"`` reads the absolute IC50
+where the fitted curve falls to half of its own untreated level (the curve at dose 0: ``d`` for a decreasing curve),
+which is the absolute IC50 of the same data divided by a control equal to the fitted top.
 
 References
 ----------
@@ -30,7 +33,9 @@ import numpy as np
 from sim.errors import InvalidValueError
 
 PARAMS = ("hill", "bottom", "top", "ic50")  # drc's b, c, d, e
-FLAT_RANGE = 0.05  # a curve whose fitted response changes by less than this over the doses is flat
+FLAT_RANGE = 0.05  # a curve whose fitted response changes by less than this over the doses is flat (raw units:
+#                    this fraction of the fitted untreated level)
+HALF_UNTREATED = "half_untreated"  # response_at for raw units: half of the fitted curve at dose 0
 
 
 def ll4(dose, hill: float, bottom: float, top: float, ic50: float):
@@ -91,8 +96,9 @@ def _start_values(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
 class LL4Fit:
     """Result of one 4PL fit; parameters in drc's meaning (``hill`` = b, ``bottom`` = c, ``top`` = d, ``ic50`` = e).
 
-    ``ic50_abs`` is the dose where the fitted curve equals ``response_at`` (0.5); ``ic50_report`` is its value as
-    text, or ``"> max_dose"``/``"< min_dose"`` when the curve does not cross inside the tested doses.
+    ``ic50_abs`` is the dose where the fitted curve equals ``response_at`` (0.5, or for raw units half of the
+    curve's untreated level); ``ic50_report`` is its value as text, or ``"> max_dose"``/``"< min_dose"`` when the
+    curve does not cross inside the tested doses.
     """
 
     hill: float = math.nan
@@ -136,15 +142,17 @@ class LL4Fit:
         return ll4(dose, self.hill, self.bottom, self.top, self.ic50)
 
 
-def fit_ll4(dose, response, response_at: float = 0.5, level: float = 0.95) -> LL4Fit:
+def fit_ll4(dose, response, response_at: float | str = 0.5, level: float = 0.95) -> LL4Fit:
     """Fit drc's LL.4 to one curve and judge whether its IC50 can be trusted.
 
     Parameters
     ----------
     dose, response : array_like
         Doses (>= 0; 0 = control) and responses (e.g. viability fraction); replicates are separate points.
-    response_at : float
-        Response level of the absolute IC50 (0.5 for a viability fraction).
+    response_at : float or "half_untreated"
+        Response level of the absolute IC50: 0.5 for a viability fraction; ``"half_untreated"`` for raw units, half
+        of the fitted curve at dose 0 (``d`` when the curve decreases, ``c`` when it rises), a level that moves with
+        the fit (its standard error includes that).
     level : float
         Confidence level of the intervals.
 
@@ -164,6 +172,8 @@ def fit_ll4(dose, response, response_at: float = 0.5, level: float = 0.95) -> LL
     y = np.asarray(response, dtype=float).ravel()
     if x.shape != y.shape:
         raise InvalidValueError(f"'dose' and 'response' must have the same length. Got {x.size} and {y.size}.")
+    if response_at != HALF_UNTREATED and not (isinstance(response_at, (int, float)) and math.isfinite(response_at)):
+        raise InvalidValueError(f"'response_at' must be a finite number or {HALF_UNTREATED!r}. Got {response_at!r}.")
     keep = np.isfinite(y)
     if not np.all(np.isfinite(x)) or np.any(x < 0):
         raise InvalidValueError("Every 'dose' must be a finite number >= 0.")
@@ -228,7 +238,7 @@ def _covariance(out: LL4Fit, theta: np.ndarray, x: np.ndarray, y: np.ndarray, rs
     out.hill_se, out.bottom_se, out.top_se, out.ic50_se = (float(v) for v in np.sqrt(np.diag(cov)))
 
 
-def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None:
+def _judge(out: LL4Fit, x: np.ndarray, response_at: float | str, level: float) -> None:
     """Set the absolute IC50, the CIs, ``status`` and ``reason``."""
     from scipy import stats  # loaded only when fitting (see fit_ll4)
     tq = stats.t.ppf(0.5 + level / 2, out.df) if out.df > 0 else math.nan
@@ -238,10 +248,13 @@ def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None
             setattr(out, f"{p}_lower", est - tq * se)
             setattr(out, f"{p}_upper", est + tq * se)
     lo_dose, hi_dose = out.min_dose, out.max_dose
+    theta = np.array([out.hill, out.bottom, out.top, out.ic50])
+    level_of, response_at = response_at, _level(theta, response_at)  # the rule, and its value at this fit
+    flat = FLAT_RANGE * (abs(2 * response_at) if level_of == HALF_UNTREATED else 1.0)
     fitted = out.predict(np.array([lo_dose, hi_dose]))
-    if abs(fitted[0] - fitted[1]) < FLAT_RANGE:
+    if abs(fitted[0] - fitted[1]) < flat:
         out.status, out.reason = "flat", (f"the fitted response changes by {abs(fitted[0] - fitted[1]):.3g} "
-                                          f"(< {FLAT_RANGE}) over {lo_dose:g}-{hi_dose:g}")
+                                          f"(< {flat:.3g}) over {lo_dose:g}-{hi_dose:g}")
         out.ic50_report = f"> {hi_dose:g}" if min(fitted) > response_at else f"< {lo_dose:g}"
         return
     low, high = sorted((out.bottom, out.top))
@@ -251,18 +264,16 @@ def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None
         out.reason = f"the fitted curve ({low:.3g} to {high:.3g}) never reaches {response_at:g}"
         out.ic50_report = f"> {hi_dose:g}" if crosses_never_above else f"< {lo_dose:g}"
         return
-    b, c, d, e = out.hill, out.bottom, out.top, out.ic50
-    x50 = e * ((d - c) / (response_at - c) - 1.0) ** (1.0 / b)
+    x50 = _x_at(theta, level_of)
     out.ic50_abs = float(x50)
     if out.covariance is not None:
         grad = np.zeros(4)
-        theta = np.array([b, c, d, e])
         for k in range(4):
             h = 1e-6 * max(abs(theta[k]), 1e-6)
             tp, tm = theta.copy(), theta.copy()
             tp[k] += h
             tm[k] -= h
-            grad[k] = (_x_at(tp, response_at) - _x_at(tm, response_at)) / (2 * h)
+            grad[k] = (_x_at(tp, level_of) - _x_at(tm, level_of)) / (2 * h)
         se = float(math.sqrt(max(grad @ out.covariance @ grad, 0.0)))
         out.ic50_abs_se = se
         out.ic50_abs_lower, out.ic50_abs_upper = x50 - tq * se, x50 + tq * se
@@ -276,9 +287,17 @@ def _judge(out: LL4Fit, x: np.ndarray, response_at: float, level: float) -> None
         out.status, out.ic50_report = "ok", f"{x50:.4g}"
 
 
-def _x_at(theta: np.ndarray, level: float) -> float:
+def _level(theta: np.ndarray, response_at) -> float:
+    """The response level of the absolute IC50 at parameters ``theta`` (b, c, d, e)."""
+    if response_at == HALF_UNTREATED:
+        b, c, d, _ = theta
+        return (d if b > 0 else c) / 2.0
+    return float(response_at)
+
+
+def _x_at(theta: np.ndarray, response_at) -> float:
     b, c, d, e = theta
-    return e * ((d - c) / (level - c) - 1.0) ** (1.0 / b)
+    return e * ((d - c) / (_level(theta, response_at) - c) - 1.0) ** (1.0 / b)
 
 
 class LL4:
@@ -286,8 +305,8 @@ class LL4:
 
     Parameters
     ----------
-    response_at : float
-        Response level of the absolute IC50 (0.5 for viability fractions).
+    response_at : float or "half_untreated"
+        Response level of the absolute IC50 (0.5 for viability fractions; see :func:`fit_ll4`).
     level : float
         Confidence level of the intervals.
 
@@ -305,7 +324,7 @@ class LL4:
     >>> LL4().fit([0, 0.01, 0.1, 1, 10], [1.0, 0.98, 0.7, 0.2, 0.05]).ic50_  # doctest: +SKIP
     """
 
-    def __init__(self, response_at: float = 0.5, level: float = 0.95):
+    def __init__(self, response_at: float | str = 0.5, level: float = 0.95):
         self.response_at = response_at
         self.level = level
 

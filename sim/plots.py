@@ -44,7 +44,7 @@ def condition_colours(names) -> dict:
 
 
 def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", title: str | None = None,
-                       response: str = "viability"):
+                       response: str = "viability", ylabel: str | None = None, reference: float | None = 0.5):
     """Relative viability and GR value against dose (log axis): points per dose, fitted 4PL/GR lines per condition.
 
     Parameters
@@ -54,6 +54,11 @@ def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", 
         ``condition``, ``dose_uM`` and ``response`` columns).
     fits : DataFrame
         :func:`sim.curves.fit_curves` of the table.
+    ylabel : str, optional
+        The response axis label (default: relative viability, fraction of the drug-free control); measured data
+        in raw units say so.
+    reference : float or None
+        Response level drawn as a dotted line (0.5, the absolute IC50 of a fraction); None draws none.
     """
     plt = pyplot()
     has_gr = "gr" in table and "gr50" in fits
@@ -84,8 +89,9 @@ def plot_dose_response(table: pd.DataFrame, fits: pd.DataFrame, drug: str = "", 
                 label += f"; GR50 {_fmt(f['gr50'])}"
         handles.append(line)
         labels.append(label)
-    axes[0].axhline(0.5, color="grey", lw=0.8, ls=":")
-    axes[0].set_ylabel("relative viability (fraction of drug-free control)")
+    if reference is not None:
+        axes[0].axhline(reference, color="grey", lw=0.8, ls=":")
+    axes[0].set_ylabel(ylabel or "relative viability (fraction of drug-free control)")
     if has_gr:
         axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
         axes[1].axhline(0.0, color="black", lw=0.8)

@@ -50,7 +50,7 @@ def default_readouts(model) -> list[str]:
 
 
 def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float = 72.0, points: int = 73,
-             readouts: Sequence[str] | None = None, pretreatment_h: float = 0.0) -> pd.DataFrame:
+             readouts: Sequence[str] | None = None, pretreatment_h: float = 0.0, engine=None) -> pd.DataFrame:
     """Simulate ``model`` under each condition through the assay protocol and return one tidy table.
 
     Cells start at their untreated steady state (:mod:`sim.protocol`); with ``pretreatment_h`` > 0 the EV and
@@ -71,6 +71,8 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
         Species or parameters to report (default :func:`default_readouts`).
     pretreatment_h : float
         EV/intervention exposure before the drug, in h.
+    engine : OdeEngine, optional
+        The compiled model to run (default :func:`sim.engines.engine_for`, cafev's tolerances).
 
     Returns
     -------
@@ -79,7 +81,7 @@ def simulate(model, conditions: Sequence[Condition] | Condition, end_time: float
     """
     conditions = condition_list(conditions)
     cat = load_catalogue()
-    engine = engine_for(model)
+    engine = engine or engine_for(model)
     readouts = engine.check_selection(list(readouts or default_readouts(model)))
     values = [c.values(model, cat) for c in conditions]  # validate everything before any run
     protocol = AssayProtocol(engine, pretreatment_h)

@@ -21,7 +21,9 @@ import pandas as pd
 
 from sim.boolean.exhaustive import attractor_states
 from sim.boolean.network import BooleanNetwork, load_bnet, parse_bnet
+from sim.boolean.qual import QUAL_NS, write_sbml_qual
 from sim.errors import InvalidValueError, RuleSyntaxError
+from sim.textfiles import read_utf8
 
 
 def aeon_network(network: BooleanNetwork, fixed: dict | None = None):
@@ -129,10 +131,14 @@ def load_network(path: str | Path) -> BooleanNetwork:
 
         if not path.is_file():
             raise RuleSyntaxError(f"Boolean network file not found: {path}.")
+        text = read_utf8(path, RuleSyntaxError, "SBML files are UTF-8")
+        if QUAL_NS not in text:
+            raise RuleSyntaxError(f"{path}: not an SBML-qual model: the document does not declare the qual package "
+                                  f"({QUAL_NS}); an ODE model's SBML has no logical rules to read.")
         try:
-            net = ba.BooleanNetwork.from_sbml(path.read_text(encoding="utf-8"))
+            net = ba.BooleanNetwork.from_sbml(text)
         except RuntimeError as exc:
-            raise RuleSyntaxError(f"{path}: not a readable SBML-qual model: {exc}.") from None
+            raise RuleSyntaxError(f"{path}: not a readable SBML-qual model: {str(exc).rstrip('.')}.") from None
         lines = []
         for name in net.variable_names():
             fn = net.get_update_function(name)
@@ -145,11 +151,12 @@ def load_network(path: str | Path) -> BooleanNetwork:
 
 
 def save_network(network: BooleanNetwork, path: str | Path) -> Path:
-    """Write ``network`` as .bnet or, for a .sbml/.xml name, SBML-qual (aeon)."""
+    """Write ``network`` as .bnet or, for a .sbml/.xml name, SBML-qual (:mod:`sim.boolean.qual`: libsbml, checked;
+    aeon's own ``to_sbml`` writes species without a compartment, which libsbml's validation rejects)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".sbml", ".xml"):
-        path.write_text(aeon_network(network).to_sbml(), encoding="utf-8")
+        write_sbml_qual(network, path)
     else:
         path.write_text(network.to_bnet(), encoding="utf-8")
     return path
