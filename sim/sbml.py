@@ -6,12 +6,14 @@ rather than as SBML unit definitions; every other libsbml consistency category i
 from __future__ import annotations
 
 
-def check_sbml(sbml: str) -> list[str]:
-    """Return the messages of libsbml's consistency check with severity error or fatal (empty when valid)."""
+def check_sbml(sbml: str, units: bool = False) -> list[str]:
+    """Return the messages of libsbml's consistency check with severity error or fatal (empty when valid); unit
+    consistency only with ``units`` (an SBML-qual model has no units to check, the ODE model states them in its
+    tables)."""
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)
-    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, False)
+    doc.setConsistencyChecks(libsbml.LIBSBML_CAT_UNITS_CONSISTENCY, units)
     doc.checkConsistency()
     out = []
     for i in range(doc.getNumErrors()):

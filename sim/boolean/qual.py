@@ -41,6 +41,7 @@ import numpy as np
 
 from sim.boolean.network import BooleanNetwork
 from sim.errors import ModelBuildError
+from sim.sbml import check_sbml
 
 QUAL_NS = "http://www.sbml.org/sbml/level3/version1/qual/version1"
 SID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -226,17 +227,8 @@ def to_sbml_qual(network: BooleanNetwork, notes: dict[str, str] | None = None, m
 
 
 def check_sbml_qual(text: str) -> list[str]:
-    """libsbml's errors (and fatal errors) on reading ``text`` and after ``checkConsistency()``, one line each."""
-    import libsbml
-
-    doc = libsbml.readSBMLFromString(text)
-    doc.checkConsistency()
-    problems = []
-    for i in range(doc.getNumErrors()):
-        e = doc.getError(i)
-        if e.getSeverity() >= libsbml.LIBSBML_SEV_ERROR:
-            problems.append(f"line {e.getLine()}: {e.getMessage().strip()}")
-    return problems
+    """libsbml's errors (and fatal errors) on reading ``text`` and after its full consistency check, one line each."""
+    return check_sbml(text, units=True)
 
 
 def write_sbml_qual(network: BooleanNetwork, path: str | Path, notes: dict[str, str] | None = None) -> Path:
