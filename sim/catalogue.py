@@ -81,6 +81,7 @@ NUMERIC = {
     "parameter_ranges": ("low", "high"),
 }
 
+
 def model_id(name: str) -> str:
     """Turn a biological name into a model identifier: ``miR-146a-5p`` -> ``miR_146a_5p``."""
     ident = re.sub(r"[^0-9A-Za-z_]", "_", name.strip())

@@ -4,20 +4,22 @@
 SED-ML tool can run without cafev (tellurium: ``te.executeCombineArchive``). It holds
 
 - ``model.xml``, the scenario's SBML (Level 3 Version 2, as ``cafev export-sbml`` writes it);
-- ``simulation.sedml`` (SED-ML Level 1 Version 4): per condition, a model whose changes are the condition's
-  parameter values and its starting state, a uniform time course with CVODE (KISAO:0000019) at cafev's tolerances
+- ``simulation.sedml`` (SED-ML Level 1 Version 4): per condition and phase, a model (its start file, below) whose
+  changes are the condition's parameter values, a uniform time course with CVODE (KISAO:0000019) at cafev's tolerances
   (KISAO:0000209 relative, KISAO:0000211 absolute, KISAO:0000415 step limit), a task, data generators for time and
   every readout, a report per phase and a plot of the first readout;
 - ``metadata.rdf``, the archive's description, which names what SED-ML does not express (below).
 
 What SED-ML cannot express, and how the archive encodes it. cafev runs each condition in three phases
-(:mod:`sim.protocol`): the untreated genotype for 2000 h with the population held (the per-condition steady
-state), a drug-free pretreatment with EVs and interventions, then the drug with the population re-seeded and the
-medium carried over. SED-ML L1V4 cannot hand one task's end state to a task with different model changes: a
-``repeatedTask`` applies the same changes before each of its sub-tasks, ``setValue`` reads model values at their
-initial state, and tellurium resets the model before each sub-task of a first iteration. So cafev computes the
-steady cells and the pretreatment's end state and writes them as the initial values (``changeAttribute`` on
-``initialConcentration``) of the pretreatment and drug-phase models; those two phases then run in the archive.
+(:mod:`sim.protocol`): the untreated genotype for ``STEADY_STATE_H`` hours with the population held (the
+per-condition steady state), a drug-free pretreatment with EVs and interventions, then the drug with the population
+re-seeded and the medium carried over. SED-ML L1V4 cannot hand one task's end state to a task with different model
+changes: a ``repeatedTask`` applies the same changes before each of its sub-tasks, ``setValue`` reads model values
+at their initial state, and tellurium resets the model before each sub-task of a first iteration. So cafev computes
+the steady cells and the pretreatment's end state and writes them as the species' initial values of one SBML file
+per condition and phase (``start/c<i>_pre.xml``, ``start/c<i>.xml``: model.xml with every species' start value
+under the condition, the species' initial assignments removed, since a tool applying the condition's changes need
+not re-evaluate them: tellurium does not). Those phases are the archive's tasks.
 Repeated dosing needs nothing of this kind: it is SBML events of the model itself.
 
 Only analyses whose output is a time course of conditions are exported (:data:`EXPORTED`); the others say why.
@@ -37,7 +39,7 @@ from sim.build import build_model
 from sim.engines import engine_for
 from sim.engines.base import Tolerances
 from sim.errors import CafevError, InvalidValueError
-from sim.protocol import AssayProtocol, drug_free, drug_phase
+from sim.protocol import STEADY_STATE_H, AssayProtocol, drug_free, drug_phase
 from sim.spec import ExperimentSpec, check_conditions, load_spec
 
 EXPORTED = {"timecourse": "time courses of its conditions, each phase a task"}
@@ -168,14 +170,13 @@ def timecourse_sedml(spec, model, tolerances: Tolerances | None = None) -> tuple
     settings = spec.timecourse
     engine = engine_for(model, tolerances=tolerances or Tolerances())
     readouts = engine.check_selection(list(settings.readouts or default_readouts(model)))
-    base = resolved_sbml(model)
-    sbml = libsbml.readSBMLFromString(base).getModel()
+    sbml = libsbml.readSBMLFromString(model.sbml).getModel()
     parameters = {p.getId() for p in sbml.getListOfParameters()}
     species = {s.getId() for s in sbml.getListOfSpecies()}
     writer = _SedmlWriter(parameters, species, engine.tolerances)
     protocol = AssayProtocol(engine, settings.pretreatment_h)
     pre_h = settings.pretreatment_h
-    curves, files = [], {}
+    curves, files, told = [], {}, []
     for i, cond in enumerate(spec.conditions):
         values = cond.values(model)
         hours = cond.assay_time_h or settings.end_time_h
@@ -186,11 +187,13 @@ def timecourse_sedml(spec, model, tolerances: Tolerances | None = None) -> tuple
         for suffix, phase_values, start, length, points, shift in phases:
             label = f"{cond.name} ({'pretreatment' if suffix else 'drug phase'})"
             mid, sid, tid = f"model_c{i}{suffix}", f"sim_c{i}{suffix}", f"task_c{i}{suffix}"
-            # every species' value at the phase's start: the carried state, the rest from the model under the values
+            source = f"start/c{i}{suffix}.xml"
+            # every species' value at the phase's start (the carried state, the rest from the model under the values):
+            # a tool that applies the condition's changes may not re-evaluate initial assignments (tellurium keeps
+            # drug_medium = drug_ext at the file's value), so none is left to it
             state = dict(zip(engine.species, engine.simulate_array(phase_values, length, 2, engine.species,
                                                                    start)[0, 1:]))
-            source = f"start/c{i}{suffix}.xml"
-            files[source] = _with_start(base, state)
+            files[source] = _with_start(model.sbml, state)
             writer.model(mid, label, source, phase_values)
             writer.time_course(sid, length, points)
             writer.task(tid, mid, sid)
@@ -199,56 +202,45 @@ def timecourse_sedml(spec, model, tolerances: Tolerances | None = None) -> tuple
                 (r, writer.generator(f"{r}_c{i}{suffix}", tid, r, f"{r}, {label}")) for r in readouts]
             writer.report(f"report_c{i}{suffix}", label, columns)
             curves.append((label, time_id, columns[1][1]))
+        told.append(f"'{cond.name}': " + (f"{source.replace('.xml', '_pre.xml')} (task_c{i}_pre, -{pre_h:g} h to 0) "
+                                          f"then " if pre_h > 0 else "") + f"{source} (task_c{i}, 0 to {hours:g} h)")
     writer.plot("plot_first_readout", f"{readouts[0]} of every condition", curves)
-    description = (
-        f"cafev experiment '{spec.experiment.name}' ({spec.experiment.description}) on scenario "
-        f"'{model.name}'. Each condition is run as in cafev's assay protocol (sim.protocol): the steady untreated "
-        f"cells (2000 h, population held at seeding density), then {pre_h:g} h of drug-free pretreatment with the "
-        f"condition's EVs and interventions, then the drug phase ({settings.end_time_h:g} h) with the cancer-cell "
-        f"population re-seeded and the medium carried over. SED-ML L1V4 cannot hand one task's end state to a task "
-        f"with different model changes, so the per-condition steady state and the pretreatment's end state "
-        f"(re-seeded population, fresh drug) were computed by cafev and are written as the species' initial values "
-        f"of start/c<i>_pre.xml and start/c<i>.xml (model.xml otherwise: same reactions, parameters and events; "
-        f"each condition's parameter values are SED-ML model changes); those two phases are the archive's tasks "
-        f"(report_c<i>_pre and report_c<i>; pretreatment times run from -{pre_h:g} h to 0). Repeated dosing, where "
-        f"a condition asks for it, is SBML events of the model. "
-        f"CVODE at relative tolerance {engine.tolerances.rtol:g} and absolute tolerance {engine.tolerances.atol:g}, "
-        f"as cafev runs it.")
-    return writer.text(), files, description
+    return writer.text(), files, _description(spec, model, pre_h, told, engine.tolerances)
 
 
-def resolved_sbml(model) -> str:
-    """The scenario's SBML with every species' initial assignment replaced by its value at the defaults.
-
-    Each phase's start state is written as species initial values (:func:`_with_start`), which an initial
-    assignment would override.
-    """
-    import libsbml
-    import roadrunner
-
-    doc = libsbml.readSBMLFromString(model.sbml)
-    sbml = doc.getModel()
-    rr = roadrunner.RoadRunner(model.sbml)
-    for i in reversed(range(sbml.getNumInitialAssignments())):
-        symbol = sbml.getInitialAssignment(i).getSymbol()
-        species = sbml.getSpecies(symbol)
-        if species is not None:
-            species.setInitialConcentration(float(rr[f"init([{symbol}])"]))
-            sbml.removeInitialAssignment(i)
-    return libsbml.writeSBMLToString(doc)
+def _description(spec, model, pre_h: float, told: list[str], tolerances) -> str:
+    """The archive's description: the protocol, what SED-ML cannot express and where each condition's phases are."""
+    pretreatment = (f"then {pre_h:g} h of drug-free pretreatment with the condition's EVs and interventions, then the "
+                    f"drug phase with the cancer-cell population re-seeded and the medium carried over"
+                    if pre_h > 0 else "then the drug phase with the cancer-cell population re-seeded")
+    states = "the per-condition steady state" + (" and the pretreatment's end state were" if pre_h > 0 else " was")
+    return (f"cafev experiment '{spec.experiment.name}' ({spec.experiment.description}) on scenario '{model.name}'. "
+            f"Each condition is run as in cafev's assay protocol (sim.protocol): the untreated cells at their steady "
+            f"state ({STEADY_STATE_H:g} h with the population held at seeding density), {pretreatment}. SED-ML L1V4 "
+            f"cannot hand one task's end state to a task with different model changes, so {states} computed by "
+            f"cafev and written, with every other species' start value under the condition, as the initial values of "
+            f"one SBML file per condition and phase (the reactions, parameters and events of model.xml, without its "
+            f"species' initial assignments; each condition's parameter values are SED-ML model changes). To run "
+            f"another drug dose from a file, change drug_medium's initial value with drug_ext. Phases: "
+            f"{'; '.join(told)}. Time is hours since the drug addition. Repeated dosing, "
+            f"where a condition asks for it, is SBML events of the model. CVODE at relative tolerance "
+            f"{tolerances.rtol:g} and absolute tolerance {tolerances.atol:g}.")
 
 
-def _with_start(base: str, state: dict[str, float]) -> str:
-    """``base`` SBML with ``state`` as its species' initial concentrations.
+def _with_start(sbml: str, start: dict[str, float]) -> str:
+    """``sbml`` with ``start`` (species -> value) as initial concentrations, those species' initial assignments
+    removed.
 
     A start state is a file rather than SED-ML changes on model.xml because a SED-ML tool may recompile the model
     per changed initial value (tellurium/libroadrunner 2.x: ~3 s each, 99 species per phase).
     """
     import libsbml
 
-    doc = libsbml.readSBMLFromString(base)
-    for name, value in state.items():
-        doc.getModel().getSpecies(name).setInitialConcentration(float(value))
+    doc = libsbml.readSBMLFromString(sbml)
+    model = doc.getModel()
+    for name, value in start.items():
+        model.getSpecies(name).setInitialConcentration(float(value))
+        model.removeInitialAssignment(name)  # None when it has none
     return libsbml.writeSBMLToString(doc)
 
 
@@ -291,9 +283,6 @@ def _write_archive(out: Path, sbml: dict[str, str], sedml: str, description: str
     meta.setAbout(".")
     meta.setDescription(description)
     meta.setCreated(libcombine.OmexDescription.getCurrentDateAndTime())
-    creator = libcombine.VCard()
-    creator.setOrganization("cafev")
-    meta.addCreator(creator)
     archive.addMetadata(".", meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")  # written whole, then moved: an interrupted export leaves no archive

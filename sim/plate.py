@@ -1,8 +1,8 @@
 """Users' own dose-response measurements: read a plate CSV, normalise it (or not) and fit it with the simulator's
 fitter.
 
-The CSV has one row per well or replicate with columns ``condition``, ``dose`` and ``response`` (optional
-``replicate``; other columns are kept but not used). What the response is, and so what is fitted, is ``response``
+The CSV has one row per well or replicate with columns ``dose`` and ``response`` (optional ``condition``, else the
+whole file is one condition named after it, and ``replicate``; other columns are kept but not used). What the response is, and so what is fitted, is ``response``
 (``cafev fit --response``):
 
 - ``"fraction"`` (the default): viability fractions (1 = drug-free control), fitted as given; or, with a
@@ -40,7 +40,7 @@ from sim.fit import HALF_UNTREATED, fit_ll4
 from sim.plots import plot_dose_response
 from sim.results import RESULTS_DIR, write_figure, write_table
 
-REQUIRED = ("condition", "dose", "response")
+REQUIRED = ("dose", "response")  # and ``condition``, optional: without it the file is one condition, its stem
 COUNT_LIKE = 2.0  # a response above this is not a viability fraction
 RESPONSES = ("fraction", "percent", "raw")  # what the response column holds (cafev fit --response)
 DEFAULT_RESPONSE = "fraction"
@@ -100,8 +100,9 @@ def _read(path: Path, control, kind: str) -> pd.DataFrame:
         if missing:
             hints = [f"'{m}' (found '{c}'?)" if (c := closest(m, header)) else f"'{m}'" for m in missing]
             raise SpecError(f"{path}:1: missing column {', '.join(hints)}; the header has: {', '.join(header)}. "
-                            f"Expected columns {', '.join(REQUIRED)} (optional: replicate).")
+                            f"Expected columns {', '.join(REQUIRED)} (optional: condition, replicate).")
         index = {name: header.index(name) for name in REQUIRED}
+        cond = header.index("condition") if "condition" in header else None
         rep = header.index("replicate") if "replicate" in header else None
         rows = []
         for line, fields in enumerate(reader, start=2):
@@ -109,7 +110,7 @@ def _read(path: Path, control, kind: str) -> pd.DataFrame:
                 continue
             if len(fields) != len(header):
                 raise SpecError(f"{path}:{line}: expected {len(header)} fields as in the header, found {len(fields)}.")
-            name = fields[index["condition"]].strip()
+            name = fields[cond].strip() if cond is not None else path.stem
             if not name:
                 raise SpecError(f"{path}:{line}: 'condition' is empty.")
             dose = _number(fields[index["dose"]], "dose", path, line)
@@ -154,7 +155,12 @@ def _divisor(table: pd.DataFrame, control, response: str, path: Path) -> pd.Seri
                             f"--control dose0|COUNT (divided by each condition's dose-0 mean or by a control count, "
                             f"then fitted as fractions)"
                             + ("; for percent of control pass --response percent." if response == "fraction"
-                               else "."))
+                               else " instead of --response percent."))
+        if response == "percent" and raw.max() <= COUNT_LIKE:
+            line = int(table.loc[raw.idxmax(), "line"])
+            raise SpecError(f"{path}:{line}: the largest response is {raw.max():g}, which reads as a viability "
+                            f"fraction, not as percent of control (a percent response is ~100 where the drug does "
+                            f"nothing); drop --response percent (fractions are the default), or pass --response raw.")
         return ones * divisor
     if isinstance(control, str) and control.strip().lower() == "dose0":
         means = table[table["dose_uM"] == 0].groupby("condition")["raw_response"].mean()

@@ -40,8 +40,8 @@ RESTARTED_SPECIES = POPULATION_SPECIES + ("drug_medium", "drug_doses")  # at the
 #                                                                       drug given afresh
 EXPOSURE_SPECIES = re.compile(r"^(EV_med|EV_endo|EV_supplied|EV_internalised|EV_doses|drug_medium|drug_in|drug_doses"
                               r"|rad_lethal)$|_(med|endo|delivered)$")  # rad_lethal: a lesion counter, reset per exposure
-TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug", "drug_every_h", "ev_every_h")  # zero in phase 1;
-#                                                                                     plus every dose_* parameter
+TREATMENT_VALUES = ("drug_ext", "caf_density", "ev_added_ug", "drug_every_h", "ev_every_h", "k_drug_decay")  # zero
+#                                                                          in phase 1; plus every dose_* parameter
 STEADY_STATE_H = 2000.0  # > 10 half-lives of the slowest cell species (proteins: median 46 h, up to ~100 h;
 #                        Schwanhausser et al. 2011 Nature 473:337)
 TINY = 1e-12  # a thousandth of the engine's absolute tolerance (1e-9)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 def check_sbml(sbml: str, units: bool = False) -> list[str]:
     """Return the messages of libsbml's consistency check with severity error or fatal (empty when valid); unit
-    consistency only with ``units`` (an SBML-qual model has no units to check, the ODE model states them in its
-    tables)."""
+    consistency only with ``units`` (the ODE model states its units in its tables, not as SBML unit definitions; an
+    SBML-qual model is checked in full)."""
     import libsbml
 
     doc = libsbml.readSBMLFromString(sbml)

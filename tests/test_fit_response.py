@@ -150,3 +150,15 @@ def test_response_and_control_errors(tmp_path, capsys):
     mean = pd.read_csv(DRC / "ryegrass.csv").query("dose == 0")["response"].mean()
     assert counts["normalised_by"].tolist() == pytest.approx([mean] * len(counts))
     assert math.isclose(counts["response"].iloc[0], 7.58 / mean)
+
+
+def test_percent_refuses_fractions_and_a_file_without_conditions_is_one_condition(tmp_path):
+    # fractions given as percent would be fitted as a curve at ~1% of control: refused, naming the way out
+    path = tmp_path / "fractions.csv"
+    path.write_text("condition,dose,response\na,0,1.0\na,1,0.6\na,10,0.2\n")
+    with pytest.raises(SpecError, match=r"fractions.csv:2: the largest response is 1, which reads as a viability "
+                                        r"fraction, not as percent"):
+        read_plate_csv(path, response="percent")
+    # drc's own example has no condition column: the file is one condition, named after it (ryegrass, drc's b and e)
+    table = read_plate_csv(DRC / "ryegrass.csv", response="raw")
+    assert set(table["condition"]) == {"ryegrass"}

@@ -142,3 +142,7 @@ def test_hsa_bliss_and_loewe_match_the_synergyfinder_vignette():
                                atol=one_decimal)
     # the single-agent fit behind those cells: ibrutinib's drc LL.4 plateaus as the vignette's Loewe_ref shows them
     assert (res.curve2.y0, res.curve2.yinf) == pytest.approx((-14.9, 62.3), abs=0.06)
+    # ZIP's smoothed surface (ZIP_fit): the three cells at ibrutinib 50, 12.5 and 0.78 nM; the other two come from a
+    # different drc optimum of the step-like ispinesib row (README.md of tests/data/synergy)
+    agree = printed["conc2"].isin([50, 12.5, 0.7812]).to_numpy()
+    np.testing.assert_allclose(res.zip_fitted[i, np.array(js)[agree]], printed["ZIP_fit"][agree], atol=one_decimal)

@@ -56,6 +56,25 @@ drug_every_h = 24
 """
 
 
+NO_PRETREATMENT = """
+[experiment]
+name = "omex_no_pretreatment"
+scenario = "pdac_gem"
+analysis = "timecourse"
+
+[timecourse]
+end_time_h = 72
+points = 7
+readouts = ["N_cancer", "drug_medium", "EV_med"]
+
+[[conditions]]
+name = "EV addition, 24-h assay"
+dose = 0.1
+ev_mode = "addition"
+assay_time_h = 24
+"""
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory):
     folder = tmp_path_factory.mktemp("omex")
@@ -79,6 +98,7 @@ def test_the_archive_holds_a_valid_sedml_and_its_models(archive):
     assert {"model.xml", "start/c0_pre.xml", "start/c0.xml", "start/c1_pre.xml", "start/c1.xml"} <= set(entries)
     description = combine.extractEntryToString("metadata.rdf")
     assert "steady" in description and "re-seeded" in description  # what SED-ML cannot express is named
+    assert "start/c1_pre.xml (task_c1_pre, -48 h to 0) then start/c1.xml (task_c1, 0 to 72 h)" in description
     doc = libsedml.readSedMLFromString(combine.extractEntryToString("simulation.sedml"))
     assert doc.getLevel() == 1 and doc.getVersion() == 4
     assert doc.getNumErrors(libsedml.LIBSEDML_SEV_ERROR) == 0
@@ -108,6 +128,36 @@ def test_tellurium_runs_the_archive_to_cafevs_own_time_course(archive, pdac_mode
                 theirs = np.ravel(generated[f"{r}_c{i}{suffix}"])[:len(part)]
                 scale = max(np.abs(part[r]).max(), 1e-30)
                 assert np.max(np.abs(theirs - part[r].to_numpy())) / scale < 1e-6, (cond.name, suffix, r)
+
+
+@pytest.mark.slow
+def test_without_pretreatment_one_task_per_condition_at_its_own_assay_time(tmp_path, pdac_model):
+    import libcombine
+    import libsbml
+    import tellurium as te
+
+    path = tmp_path / "omex_no_pretreatment.toml"
+    path.write_text(NO_PRETREATMENT)
+    out = export_omex(path, tmp_path / "x.omex", TIGHT)
+    combine = libcombine.CombineArchive()
+    assert combine.initializeFromArchive(str(out))
+    locations = {combine.getEntry(i).getLocation() for i in range(combine.getNumEntries())}
+    assert "start/c0.xml" in locations and "start/c0_pre.xml" not in locations
+    description = combine.extractEntryToString("metadata.rdf")
+    assert "start/c0.xml (task_c0, 0 to 24 h)" in description and "drug-free pretreatment" not in description
+    start = libsbml.readSBMLFromString(combine.extractEntryToString("start/c0.xml")).getModel()
+    assert start.getSpecies("drug_medium").getInitialConcentration() == 0.1  # the condition's dose, in the file
+    assert start.getNumInitialAssignments() == sum(  # only parameters' assignments are left to the tool
+        start.getParameter(start.getInitialAssignment(i).getSymbol()) is not None
+        for i in range(start.getNumInitialAssignments()))
+    combine.cleanUp()
+    generated = next(iter(te.executeCombineArchive(str(out), createOutputs=False).values()))["dataGenerators"]
+    spec = load_spec(path)
+    ours = simulate(pdac_model, spec.conditions, 72, 7, ["N_cancer", "drug_medium", "EV_med"], 0.0,
+                    engine=engine_for(pdac_model, tolerances=TIGHT))
+    np.testing.assert_allclose(np.ravel(generated["time_c0"]), ours["time_h"], atol=1e-9)
+    for r in ("N_cancer", "drug_medium", "EV_med"):
+        np.testing.assert_allclose(np.ravel(generated[f"{r}_c0"]), ours[r], rtol=1e-6, atol=1e-6 * ours[r].abs().max())
 
 
 def test_what_the_archive_cannot_describe_is_refused_before_any_work(tmp_path):

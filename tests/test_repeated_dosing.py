@@ -126,3 +126,19 @@ def test_a_drug_schedule_needs_a_drug():
     model = build_model("crc_rt")  # radiotherapy preset: no drug
     with pytest.raises(InvalidValueError, match="'drug_every_h' needs a drug"):
         Condition(name="rt", drug_every_h=24).values(model)
+
+
+@pytest.mark.slow
+def test_the_shipped_experiment_runs_and_shows_the_schedule(tmp_path):
+    import pandas as pd
+
+    from sim.cli import main
+
+    assert main(["run", "pdac_gem_repeated_dosing", "--quick", "--quiet", "-o", str(tmp_path)]) == 0
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("condition")
+    assert summary.loc["EV addition every 24 h", "delivered_miR_21"] > 2 * summary.loc["EV addition once",
+                                                                                        "delivered_miR_21"]
+    assert summary.loc["drug t1/2 12 h, every 24 h", "N_cancer"] < summary.loc["drug t1/2 12 h, once", "N_cancer"]
+    table = pd.read_csv(tmp_path / "timecourse.csv")
+    once = table[table["condition"] == "drug t1/2 12 h, once"].set_index("time_h")["drug_medium"]
+    assert once.loc[72.0] == pytest.approx(0.05 * 2 ** (-72 / 12), rel=1e-4)  # first-order loss, no dose after 0

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition
+from sim.analyses.base import Analysis, ExperimentResult, RunOptions, known_condition, no_condition_key
 from sim.budget import delivery_notes
 from sim.catalogue import load_catalogue
 from sim.conditions import Condition
@@ -159,7 +159,7 @@ def run_matrix(model, base: Condition, agent1: Agent, doses1, agent2: Agent, dos
     protocol = AssayProtocol(engine, pretreatment_h)
     cells = []
     for cond, vals in zip(conditions, values):
-        cells.append(float(protocol.endpoint(vals, cond.assay_time_h or assay_h, ["N_cancer"])[0]))
+        cells.append(float(protocol.endpoint(vals, assay_h, ["N_cancer"])[0]))
         if progress:
             progress()
     table = pd.DataFrame(pairs, columns=["dose1", "dose2"])
@@ -232,6 +232,8 @@ class CombinationAnalysis(Analysis):
         elif len(names) > 1:
             raise ValueError(f"combination.condition is required with several conditions: the one the matrix runs "
                              f"under ({', '.join(names)}).")
+        no_condition_key(spec, "assay_time_h", "the matrix runs every pair for combination.assay_time_h; set it "
+                                               "there.")
         if s.agent2 is None:
             raise ValueError("combination.agent2 is required: a drug of drugs.tsv or an intervention of "
                              "interventions.tsv (e.g. 'LY294002').")
