@@ -47,7 +47,7 @@ LAYERS = [
     ("models", ["sim.antimony_origins", "sim.templates", "sim.built_model", "sim.annotate", "sim.build", "sim.sbml",
                 "sim.boolean"]),
     ("engines", ["sim.engines"]),
-    ("assay", ["sim.protocol", "sim.budget", "sim.curves", "sim.radiation", "sim.boolean_assay"]),
+    ("assay", ["sim.protocol", "sim.budget", "sim.curves", "sim.ic50", "sim.radiation", "sim.boolean_assay"]),
     ("sweeps", ["sim.sweep"]),
     ("screens", ["sim.screen"]),
     ("analyses", ["sim.analyses", "sim.calibrate", "sim.plate", "sim.calibration"]),

@@ -17,6 +17,7 @@ HSA excess), ``agreement.csv`` (single knockouts in both conditions, ODE vs Bool
     condition = "CAF-EV"                   # the EV condition whose IC50 shift the perturbations should reverse
     reference = "control"                  # the no-EV condition
     dose = 0.05                            # uM, for viability at a dose (default: the drug's reference IC50)
+    ic50_method = "adaptive"               # IC50 by root-finding (sim.ic50; no GR50/AUC), or "grid" (the curve)
     # also: n_doses, assay_time_h, pretreatment_h, toxicity_threshold, boolean, boolean_samples, top, chunk_size,
     # retry (see ScreenSettings)
 """
@@ -36,6 +37,7 @@ from sim.boolean.conditions import ode_gene_nodes
 from sim.budget import delivery_notes
 from sim.catalogue import load_catalogue
 from sim.errors import InvalidValueError, UnknownNameError
+from sim.ic50 import readout_settings
 from sim.plots import pyplot
 from sim.results import atomic_write, write_figure, write_metadata, write_table
 from sim.screen.evaluate import BooleanScreenPoint, OdeScreenPoint
@@ -158,6 +160,7 @@ class ScreenSettings(BaseModel):
     top: int = Field(default=15, ge=1, le=500)
     chunk_size: int = Field(default=4, ge=1, le=100_000)
     retry: bool = False  # run a point whose simulation failed once more with 100x tighter tolerances
+    ic50_method: Literal["adaptive", "grid"] = "adaptive"  # adaptive: IC50 by root-finding (sim.ic50), no GR50/AUC
 
     @field_validator("genes")
     @classmethod
@@ -213,7 +216,7 @@ class ScreenAnalysis(Analysis):
         points = design(genes, kinds, sc.pairwise, (sc.condition, sc.reference))
         run = dict(options.runner_kwargs(), chunk_size=sc.chunk_size, retry=sc.retry)
         ode = OdeScreenPoint(spec.experiment.scenario, conditions, dose, 6 if quick else sc.n_doses, sc.assay_time_h,
-                             sc.pretreatment_h)
+                             sc.pretreatment_h, ic50_method=sc.ic50_method)
         raw = run_sweep(ode, points, folder / "ode", desc="screen, ODE", **run)
         files = [folder / "ode", write_table(raw, folder / "screen.csv"),
                  atomic_write(folder / "screen.parquet", lambda p: raw.to_parquet(p, index=False))]
@@ -241,7 +244,7 @@ class ScreenAnalysis(Analysis):
         notes = delivery_notes(model, [c for c in spec.conditions if c.name in (sc.condition, sc.reference)])
         files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                     {"quick": quick, "genes": genes, "aliases": gene_aliases(), "drug": drug,
-                                     "dose_uM": dose,
+                                     "dose_uM": dose, **readout_settings(ode),
                                      "points": len(points), "wild_type_ic50_uM": wt["ic50_uM"].to_dict(),
                                      "failed_points": int((raw["status"] != "ok").sum()),
                                      "failures_by_reason": failure_counts(raw), "delivery_notes": notes}))

@@ -10,6 +10,7 @@ it was assembled from (``parts/``, what ``--resume`` continues from), ``indices.
     condition = "CAF-EV"                   # the condition at every point
     reference = "control"                  # required by the *_fold readouts
     readout = "ic50_fold"                  # ic50_fold, ic50_uM, gr50_fold, gr50_uM, auc, auc_fold, viability, species
+    ic50_method = "auto"                   # auto (adaptive for ic50_fold/ic50_uM, else grid), adaptive or grid
     [[sweep.factors]]                      # a model parameter, caf_ratio / ev_dose_ug, or an intervention's dose
     name = "GW4869"
     low = 0
@@ -35,10 +36,12 @@ from sim.errors import SpecError
 from sim.plots import plain_log_ticks, pyplot
 from sim.results import atomic_write, write_figure, write_metadata, write_table
 from sim.sweep.design import Factor, analyse, make_design
+from sim.ic50 import readout_settings
 from sim.sweep.evaluate import AssayReadout, IC50Shift, species_column
 from sim.sweep.faults import failure_counts
 from sim.sweep.runner import run_sweep
 
+IC50_READOUTS = ("ic50_fold", "ic50_uM")  # what the adaptive readout gives (sim.ic50)
 FOLD_CONTOUR = 2.0  # the 2-D heatmap draws the contour where the IC50 shift is 2-fold
 
 
@@ -206,6 +209,14 @@ class SweepSettings(BaseModel):
     pretreatment_h: float = Field(default=48.0, ge=0, allow_inf_nan=False)
     chunk_size: int = Field(default=8, ge=1, le=100_000)
     retry: bool = False  # run a point whose simulation failed once more with 100x tighter tolerances
+    ic50_method: Literal["auto", "adaptive", "grid"] = "auto"  # auto: adaptive for the IC50 readouts (sim.ic50)
+
+
+def ic50_method(sw: SweepSettings) -> str:
+    """The sweep's IC50 readout: ``auto`` is the adaptive one for an IC50 readout, the grid otherwise."""
+    if sw.ic50_method == "auto":
+        return "adaptive" if sw.readout in IC50_READOUTS else "grid"
+    return sw.ic50_method
 
 
 class SweepAnalysis(Analysis):
@@ -225,6 +236,10 @@ class SweepAnalysis(Analysis):
             raise ValueError(f"sweep.factors: names must be unique. Got {', '.join(factor_names)}")
         condition_pair("sweep", sw.condition, sw.reference, names, sw.readout.endswith("_fold"),
                        "the fold is one against the other")
+        if sw.ic50_method == "adaptive" and sw.readout not in IC50_READOUTS:
+            raise ValueError(f"sweep.ic50_method = 'adaptive' reads IC50s only, but readout = '{sw.readout}' needs "
+                             f"the dose-response curve; use ic50_method = 'grid' (or 'auto') or an IC50 readout "
+                             f"({', '.join(IC50_READOUTS)})")
         if sw.readout == "species" and sw.statistic == "at":
             if sw.time_h is None:
                 raise ValueError("sweep.time_h is required with statistic = 'at': the hour after the drug at which "
@@ -245,7 +260,7 @@ class SweepAnalysis(Analysis):
         reference = by_name[sw.reference].model_dump(exclude_defaults=True) if sw.reference else None
         if sw.readout in READOUT_LABELS and sw.readout != "viability":
             evaluate = IC50Shift(spec.experiment.scenario, condition, reference, 6 if quick else sw.n_doses,
-                                 sw.pretreatment_h)
+                                 sw.pretreatment_h, ic50_method=ic50_method(sw))
         else:
             if sw.readout == "species":
                 engine_for(model).check_selection([sw.species])  # did-you-mean before any run
@@ -270,6 +285,7 @@ class SweepAnalysis(Analysis):
                                   folder / "sweep.png"))
         files.append(write_metadata(folder, spec.model_dump(mode="json"), model, spec.experiment.seed,
                                     {"quick": quick, "design": sw.design, "points": len(points),
+                                     **readout_settings(evaluate),
                                      "failures_by_reason": failure_counts(table),
                                      "factors": [f.__dict__ for f in factors],
                                      "delivery_notes": delivery_notes(model, [by_name[n] for n in (sw.condition,

@@ -2,7 +2,7 @@
 :func:`sim.sweep.runner.run_sweep` (parallel, resumable, Dask-capable, one tidy row per point).
 
 :class:`OdeScreenPoint` runs the perturbed condition's dose-response through the assay protocol (the same path as
-the dose-response analysis) and returns IC50, GR50, AUC, the viability at the screen's dose, the absolute cell
+the dose-response analysis), or only its IC50 by the adaptive readout (:mod:`sim.ic50`), and returns IC50, GR50, AUC, the viability at the screen's dose, the absolute cell
 counts that the ranking and the synergy scores are computed from, and the point's delivery budget at drug addition
 (:mod:`sim.budget`). :class:`BooleanScreenPoint` gives the MaBoSS death
 probability at the drug's reference IC50 and the phenotype of the asynchronous attractors reached.
@@ -13,11 +13,12 @@ import math
 from dataclasses import dataclass
 
 from sim.boolean_assay import cafev_network, condition_attractors, death_probability, reference_slope
-from sim.budget import budget_columns, budget_part
+from sim.budget import budget_columns, budget_part, delivery_budget
 from sim.conditions import Condition
 from sim.curves import fit_curves, run_dose_response
 from sim.engines import Tolerances, engine_for
-from sim.errors import SimulationError
+from sim.errors import InvalidValueError, SimulationError
+from sim.ic50 import IC50_METHODS, fallback_note, readout_protocol, try_adaptive
 from sim.protocol import AssayProtocol, carried, drug_free, drug_phase
 from sim.screen.perturbations import WILD_TYPE, apply, parse
 from sim.sweep.evaluate import scenario_model
@@ -37,6 +38,12 @@ class OdeScreenPoint:
         Drug dose (uM) of the ``viability_at_dose`` readout.
     n_doses, assay_h, pretreatment_h
         The dose-response (default grid of the scenario's drug) and its assay protocol.
+    tolerances : Tolerances
+        The grid path's CVODE tolerances (the adaptive readout loosens them, :func:`sim.ic50.readout_tolerances`).
+    ic50_method : {"grid", "adaptive"}
+        ``grid``: the dose-response and its fits (IC50, GR50, AUC). ``adaptive``: the IC50 alone, root-found
+        (:mod:`sim.ic50`; GR50 and AUC NaN, ``gr_status`` ``not_computed``), falling back to the grid (and saying so
+        in ``note``) for a curve the root-finder gives up on. ``ic50_method`` records which gave the IC50.
     """
 
     scenario: str
@@ -46,6 +53,12 @@ class OdeScreenPoint:
     assay_h: float = 72.0
     pretreatment_h: float = 48.0
     tolerances: Tolerances = Tolerances()
+    ic50_method: str = "grid"
+
+    def __post_init__(self):
+        if self.ic50_method not in IC50_METHODS:
+            raise InvalidValueError(f"'ic50_method' must be one of {', '.join(IC50_METHODS)}. "
+                                    f"Got {self.ic50_method!r}.")
 
     def condition(self, inputs: dict) -> Condition:
         """The perturbed condition of a point."""
@@ -55,7 +68,13 @@ class OdeScreenPoint:
     def __call__(self, inputs: dict) -> dict:
         model = scenario_model(self.scenario)
         cond = self.condition(inputs)
+        note = ""
         try:
+            if self.ic50_method == "adaptive":
+                readout, ok = try_adaptive(model, cond, self.tolerances, self.assay_h, self.pretreatment_h)
+                if ok:
+                    return self._adaptive(model, cond, readout)
+                note = fallback_note(readout, self.n_doses)
             rows = run_dose_response(model, [cond], n_doses=self.n_doses, assay_h=self.assay_h,
                                      pretreatment_h=self.pretreatment_h, tolerances=self.tolerances)
         except SimulationError as exc:
@@ -71,8 +90,21 @@ class OdeScreenPoint:
                 "auc": float(fit["auc"]), "viability_at_dose": cells_at_dose / cells_free,
                 "cells_drug_free": cells_free, "cells_at_dose": cells_at_dose,
                 "cells_start": float(rows["cells_start"].iloc[0]), "fit_status": fit["status"],
-                "gr_status": fit.get("gr_status", "not_fitted"), "note": "",
+                "gr_status": fit.get("gr_status", "not_fitted"), "ic50_method": "grid", "note": note,
                 **{k: float(v) for k, v in budget_part(fit).items()}}
+
+    def _adaptive(self, model, cond: Condition, readout) -> dict:
+        """The point's readouts from an adaptive IC50 (:mod:`sim.ic50`): no GR50 or AUC (no curve was run)."""
+        protocol = readout_protocol(model, self.tolerances, self.pretreatment_h)
+        values = cond.values(model)
+        cells_at_dose = float(protocol.endpoint({**values, "drug_ext": float(self.dose)},
+                                                cond.assay_time_h or self.assay_h, ["N_cancer"])[0])
+        return {"ic50_uM": readout.ic50_uM, "gr50_uM": math.nan, "auc": math.nan,
+                "viability_at_dose": cells_at_dose / readout.cells_control, "cells_drug_free": readout.cells_control,
+                "cells_at_dose": cells_at_dose,
+                "cells_start": float(values.get("seeding_density", model.defaults["seeding_density"])),
+                "fit_status": readout.status, "gr_status": "not_computed", "ic50_method": "adaptive", "note": "",
+                **delivery_budget(protocol, values)}
 
 
     def _not_viable(self, model, cond: Condition, inputs: dict, reason: str) -> dict:
@@ -93,7 +125,7 @@ class OdeScreenPoint:
                 "viability_at_dose": cells_dose / cells_free if cells_free > 0 else math.nan,
                 "cells_drug_free": cells_free, "cells_at_dose": cells_dose,
                 "cells_start": float(values.get("seeding_density", model.defaults["seeding_density"])),
-                "fit_status": "no_steady_state", "gr_status": "not_fitted",
+                "fit_status": "no_steady_state", "gr_status": "not_fitted", "ic50_method": self.ic50_method,
                 "note": f"untreated genotype has no steady state ({reason.split('(')[-1].rstrip(').')}); read as "
                         f"induced in wild-type cells at the start of the pretreatment",
                 **dict.fromkeys(budget_columns(model), math.nan)}  # no steady cells: no budget to report

@@ -25,6 +25,7 @@ from sim.conditions import Condition
 from sim.curves import fit_curves, run_dose_response
 from sim.engines import Tolerances, engine_for
 from sim.errors import InvalidValueError, UnknownNameError
+from sim.ic50 import IC50_METHODS, condition_ic50, readout_tolerances
 from sim.protocol import AssayProtocol
 
 EXPOSURE_FACTORS = ("caf_ratio", "ev_dose_ug")
@@ -55,14 +56,21 @@ def apply_factors(base: dict, inputs: dict, interventions: bool = True) -> Condi
 
 @dataclass
 class IC50Shift:
-    """Dose-response readouts of ``condition`` at each point, and their folds against ``reference`` (Condition
-    keyword dicts; ``reference = None`` runs the condition alone and reports no folds).
+    """IC50 readouts of ``condition`` at each point, and their folds against ``reference`` (Condition keyword dicts;
+    ``reference = None`` runs the condition alone and reports no folds).
 
-    Returns ``ic50_uM`` (where the fitted 4PL crosses 50% viability), ``gr50_uM`` (Hafner 2016; NaN when the
-    drug-free cells do not grow), ``auc`` (mean viability over the log10 dose range), their ``*_reference`` values
-    and ``ic50_fold``/``gr50_fold``/``auc_fold`` (condition over reference), and ``fit_status`` and ``gr_status``
+    ``ic50_method = "grid"`` runs the ``n_doses`` dose-response of each condition and fits it. Returns ``ic50_uM``
+    (where the fitted 4PL crosses 50% viability), ``gr50_uM`` (Hafner 2016; NaN when the drug-free cells do not
+    grow), ``auc`` (mean viability over the log10 dose range), their ``*_reference`` values and
+    ``ic50_fold``/``gr50_fold``/``auc_fold`` (condition over reference), and ``fit_status`` and ``gr_status``
     (``reference/condition``). The IC50 fold is NaN unless both 4PL fits are ``ok``; the GR50 fold unless both
     GR50s are finite (a flat GR curve has GR50 = ±inf, datarail's convention).
+
+    ``ic50_method = "adaptive"`` reads only the IC50s, by root-finding where the simulated viability crosses 50%
+    (:mod:`sim.ic50`; the condition's bracket starts at the reference's IC50) at the readout tolerances, falling
+    back to the grid for a curve the root-finder gives up on. Returns ``ic50_reference_uM``, ``ic50_uM``,
+    ``ic50_fold``, ``fit_status``, ``ic50_method`` (``reference/condition``: ``adaptive`` or ``grid``) and
+    ``ic50_note`` (why a condition fell back), no GR50 or AUC.
     """
 
     scenario: str
@@ -71,6 +79,12 @@ class IC50Shift:
     n_doses: int = 8
     pretreatment_h: float = 48.0
     tolerances: Tolerances = Tolerances()
+    ic50_method: str = "grid"
+
+    def __post_init__(self):
+        if self.ic50_method not in IC50_METHODS:
+            raise InvalidValueError(f"'ic50_method' must be one of {', '.join(IC50_METHODS)}. "
+                                    f"Got {self.ic50_method!r}.")
 
     def check(self, factor_names) -> None:
         """Every factor must be a parameter of the model, an exposure setting or an intervention (before work)."""
@@ -85,6 +99,8 @@ class IC50Shift:
         conds = [apply_factors(self.condition, inputs, True)]
         if self.reference is not None:
             conds.insert(0, apply_factors(self.reference, inputs, False))
+        if self.ic50_method == "adaptive":
+            return self._adaptive(model, conds)
         fits = fit_curves(run_dose_response(model, conds, n_doses=self.n_doses, pretreatment_h=self.pretreatment_h,
                                             tolerances=self.tolerances)).set_index("condition")
         cond = fits.loc[conds[-1].name]
@@ -102,6 +118,32 @@ class IC50Shift:
                 "auc_reference": ref["auc"], "auc": out["auc"], "auc_fold": out["auc"] / ref["auc"],
                 "fit_status": f"{ref['status']}/{cond['status']}",
                 "gr_status": f"{ref.get('gr_status', 'not_fitted')}/{cond.get('gr_status', 'not_fitted')}", **budget}
+
+    def _adaptive(self, model, conds) -> dict:
+        """The adaptive readout of each condition (reference first, its IC50 the condition's bracket start)."""
+        readouts, start = [], None
+        for c in conds:
+            r = condition_ic50(model, c, self.tolerances, self.n_doses, pretreatment_h=self.pretreatment_h,
+                               start_uM=start)
+            readouts.append(r)
+            start = r.ic50_uM if r.status == "ok" else None
+        if len({r.method for r in readouts}) > 1:  # a fold compares like with like: both 4PL IC50s of the grid
+            readouts = [r if r.method == "grid" else condition_ic50(
+                model, c, self.tolerances, self.n_doses, pretreatment_h=self.pretreatment_h, method="grid")
+                for c, r in zip(conds, readouts)]
+        cond = readouts[-1]
+        protocol = AssayProtocol(engine_for(model, tolerances=readout_tolerances(self.tolerances)),
+                                 self.pretreatment_h)  # its pretreatment is cached by the readout
+        budget = delivery_budget(protocol, conds[-1].values(model))
+        note = "; ".join(f"{c.name}: {r.note}" for c, r in zip(conds, readouts) if r.note)
+        joined = {"fit_status": "/".join(r.status for r in readouts),
+                  "ic50_method": "/".join(r.method for r in readouts), "ic50_note": note}
+        if self.reference is None:
+            return {"ic50_uM": cond.ic50_uM, **joined, **budget}
+        ref = readouts[0]
+        ok = ref.status == "ok" and cond.status == "ok"
+        return {"ic50_reference_uM": ref.ic50_uM, "ic50_uM": cond.ic50_uM,
+                "ic50_fold": cond.ic50_uM / ref.ic50_uM if ok else math.nan, **joined, **budget}
 
 
 @dataclass
