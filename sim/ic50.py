@@ -58,8 +58,9 @@ def readout_tolerances(tolerances: Tolerances, loosening: float = LOOSENING) -> 
     limit kept). A retry with tighter tolerances scales the grid tolerances, and with them these."""
     if not (math.isfinite(loosening) and loosening >= 1):
         raise InvalidValueError(f"The tolerance loosening must be a finite number >= 1. Got {loosening}.")
-    return replace(tolerances, rtol=min(tolerances.rtol * loosening, 0.1),
-                   atol=min(tolerances.atol * loosening, 0.1))
+    def times(x: float) -> float:  # 1e-06 x 10 is 1e-05, not 9.999999999999999e-06 in metadata.json
+        return min(float(f"{x * loosening:.12g}"), 0.1)
+    return replace(tolerances, rtol=times(tolerances.rtol), atol=times(tolerances.atol))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Sweep evaluators: picklable callables from factor values to readouts, for :func:`sim.sweep.runner.run_sweep`.
 
 :class:`IC50Shift` runs a dose-response of a scenario under a condition and its reference at each point and reports
-the absolute IC50s, their fold and the fit status. A factor is applied to the condition (and the reference) as:
+the absolute IC50s, their fold and the fit status (or, with ``ic50_method = "adaptive"``, root-finds only the IC50s:
+:mod:`sim.ic50`). A factor is applied to the condition (and the reference) as:
 a model parameter (``Condition.parameters``), ``caf_ratio`` or ``ev_dose_ug`` (exposure), or an intervention id
 (its dose; only on the condition, not on the reference). Evaluators that run the assay protocol also return the
 condition's delivery budget at drug addition (:mod:`sim.budget`: ``delivered_*``, ``loaded_*``, ``repression_*``,
