@@ -155,8 +155,11 @@ def adaptive_ic50(protocol: AssayProtocol, values: dict[str, float], assay_h: fl
         if (viability(grid[k]) > 0.5) != above:
             break
         j = k
-    low, high = sorted((grid[j], grid[k]))
-    root = optimize.brentq(lambda x: _logit(viability(math.exp(x))), math.log(low), math.log(high), xtol=xtol)
+    low, high = sorted((float(grid[j]), float(grid[k])))
+    ends = {math.log(low): low, math.log(high): high}  # Brent starts at the ends, already run: exp(log(d)) may
+    # differ from d in the last bit, and a miss in `seen` would run them again
+    root = optimize.brentq(lambda x: _logit(viability(ends.get(x, math.exp(x)))), math.log(low), math.log(high),
+                           xtol=xtol)
     ordered = [seen[d] for d in sorted(seen)]
     if np.any(np.diff(ordered) > MONOTONE_SLACK):
         return result(math.nan, "not_monotone", False)
